@@ -1,0 +1,1 @@
+//! Async Databricks REST client. (Being written.)

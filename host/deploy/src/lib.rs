@@ -1,0 +1,1 @@
+//! brickship's deploy engine. (Being written.)

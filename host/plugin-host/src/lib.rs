@@ -1,0 +1,1 @@
+//! brickship's WebAssembly plugin runtime. (Being written.)

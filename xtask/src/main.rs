@@ -1,0 +1,5 @@
+//! brickship's build helper. (Being written.)
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
