@@ -1,5 +1,124 @@
-//! brickship's build helper. (Being written.)
+//! brickship's build helper: `cargo xtask <command>`.
+//!
+//! * `setup` — installs what builds and tests need: the `wasm32-wasip2` Rust target and a Python
+//!   virtual environment at `target/venv` with the packages in `xtask/requirements.txt`
+//!   (`databricks-sdk` for the compatibility test). Idempotent: a stamp file records what was
+//!   installed, so a second run does nothing.
+//! * `test` — `setup`, then every test: the host workspace (`cargo nextest run --workspace`) and
+//!   the plugin guests (`plugins/`, natively). This is the README's test command and what CI runs.
+//! * `demo` — the main job: a real deploy of the example pipeline to the local workspace.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
 
 fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_else(|| "help".to_owned());
+    let rest: Vec<String> = args.collect();
+    let root = workspace_root();
+    match command.as_str() {
+        "setup" => setup(&root),
+        "test" => {
+            setup(&root)?;
+            test(&root, &rest)
+        }
+        "demo" => {
+            setup(&root)?;
+            demo(&root, &rest)
+        }
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <setup|test|demo> [args]");
+            println!("  setup  install the wasm32-wasip2 target and the Python test environment (target/venv)");
+            println!("  test   setup, then run every test (host workspace and plugin guests)");
+            println!("  demo   deploy the example pipeline to the local workspace");
+            Ok(())
+        }
+        other => bail!("unknown xtask command `{other}`: use setup, test or demo"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command, failing with its command line when it does not succeed.
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: {shown}");
+    let status = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
     Ok(())
+}
+
+fn setup(root: &Path) -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    ensure_venv(root)?;
+    Ok(())
+}
+
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("cannot run `rustup`: brickship builds its plugins with rustup's wasm32-wasip2 target")?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == "wasm32-wasip2") {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
+}
+
+/// The Python interpreter of the test virtual environment.
+pub fn venv_python(root: &Path) -> PathBuf {
+    root.join("target/venv/bin/python")
+}
+
+fn ensure_venv(root: &Path) -> anyhow::Result<()> {
+    let requirements_path = root.join("xtask/requirements.txt");
+    let requirements = std::fs::read_to_string(&requirements_path)
+        .with_context(|| format!("cannot read `{}`", requirements_path.display()))?;
+    let venv = root.join("target/venv");
+    let stamp = venv.join(".brickship-requirements");
+    let python = venv_python(root);
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|done| done == requirements) {
+        return Ok(());
+    }
+    if !python.exists() {
+        let system_python = if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" };
+        run(Command::new(system_python).args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "-r"]).arg(&requirements_path))?;
+    std::fs::write(&stamp, requirements).with_context(|| format!("cannot write `{}`", stamp.display()))?;
+    Ok(())
+}
+
+fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    let python = venv_python(root);
+    let nextest = Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|out| out.status.success());
+    let mut cmd = Command::new("cargo");
+    if nextest {
+        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    cmd.args(extra).current_dir(root).env("BRICKSHIP_TEST_PYTHON", &python);
+    run(&mut cmd)?;
+    let plugins = root.join("plugins/Cargo.toml");
+    if plugins.exists() {
+        run(Command::new("cargo").args(["test", "--quiet", "--manifest-path"]).arg(&plugins).current_dir(root))?;
+    }
+    Ok(())
+}
+
+fn demo(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    // The dev profile shares its build with the tests (dependencies are optimised there too).
+    run(Command::new("cargo").args(["build", "--quiet", "-p", "brickship"]).current_dir(root))?;
+    let brickship = root.join("target/debug/brickship");
+    let project = root.join("examples/customer-360");
+    let mut cmd = Command::new(&brickship);
+    cmd.args(["deploy", "customer-360-pipeline", "--environment", "dev", "--project"]).arg(&project).args(extra);
+    run(&mut cmd)
 }
