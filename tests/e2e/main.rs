@@ -1,1 +1,4 @@
-//! brickship's end-to-end tests: one binary, one module per area.
+//! brickship's end-to-end tests: one binary, one module per area, each driving the real
+//! `brickship` binary (and the official Python SDK) against a local workspace.
+
+mod sdk_compat;
