@@ -18,6 +18,9 @@ fn official_python_sdk_drives_the_local_workspace() {
         .expect("run the SDK compatibility script");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "sdk_compat.py failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(
+        output.status.success(),
+        "sdk_compat.py failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
     assert!(stdout.contains("sdk compatibility: all steps passed"), "{stdout}");
 }

@@ -10,7 +10,10 @@ use serde_json::Value;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).expect("tests/ has a parent")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("tests/ has a parent")
 }
 
 /// The `brickship` binary built with this test (`target/<profile>/brickship`).
@@ -20,9 +23,16 @@ pub fn repo_root() -> PathBuf {
 pub fn brickship_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/brickship
-    let profile_dir = exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
     let bin = profile_dir.join(format!("brickship{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "`{}` is missing: run `cargo build -p brickship` (or `cargo xtask test`)", bin.display());
+    assert!(
+        bin.exists(),
+        "`{}` is missing: run `cargo build -p brickship` (or `cargo xtask test`)",
+        bin.display()
+    );
     bin
 }
 
@@ -42,7 +52,10 @@ pub fn python() -> PathBuf {
 /// An HTTP client for the tests (rustls with ring, installed once per process).
 pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
 }
 
 /// A local workspace served by `brickship workspace serve` in its own process; killed on drop.
@@ -67,7 +80,15 @@ impl ServedWorkspace {
     /// Starts on an existing state directory (for restart tests).
     pub fn start_in(state: tempfile::TempDir, run_speed: f64, extra: &[&str]) -> Self {
         let mut child = Command::new(brickship_bin())
-            .args(["workspace", "serve", "--addr", "127.0.0.1:0", "--run-speed", &run_speed.to_string(), "--state"])
+            .args([
+                "workspace",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--run-speed",
+                &run_speed.to_string(),
+                "--state",
+            ])
             .arg(state.path())
             .args(extra)
             .stdout(Stdio::piped())
@@ -76,7 +97,9 @@ impl ServedWorkspace {
             .expect("start brickship workspace serve");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the serve banner");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the serve banner");
         let url = line
             .split_whitespace()
             .find(|word| word.starts_with("http://"))
@@ -111,13 +134,20 @@ impl ServedWorkspace {
         let status = response.status();
         let text = response.text().await.expect("control body");
         assert!(status.is_success(), "{path} answered {status}: {text}");
-        if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("control JSON") }
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("control JSON")
+        }
     }
 
     /// Requests served so far (the workspace's request log).
     pub async fn requests(&self) -> Vec<Value> {
         let log = self.control(reqwest::Method::GET, "/_local/requests", None).await;
-        log.get("requests").and_then(Value::as_array).cloned().unwrap_or_default()
+        log.get("requests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Waits until `check` holds, polling; panics with `what` after `timeout`.
@@ -139,4 +169,12 @@ impl Drop for ServedWorkspace {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The seed's customer-360 job settings (shared/seed/deploy-workflow.md, without its ACL), named `name`.
+pub fn customer_360_job(name: &str) -> Value {
+    let mut job: Value =
+        serde_json::from_str(include_str!("../fixtures/customer-360-job.json")).expect("fixture is JSON");
+    job["name"] = Value::String(name.to_owned());
+    job
 }

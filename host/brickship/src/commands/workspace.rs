@@ -1,0 +1,36 @@
+//! `brickship workspace serve`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::ServeArgs;
+use crate::exit;
+use crate::printer::Printer;
+
+pub fn serve(args: ServeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.run_speed.is_finite() && args.run_speed > 0.0,
+        "`--run-speed {}` must be a positive number (1 is real time, 1000 makes a minute take 60 ms)",
+        args.run_speed
+    );
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let config = local_workspace::Config {
+            addr: args.addr,
+            state_dir: args.state,
+            run_speed: args.run_speed,
+            token: args.token,
+            ..local_workspace::Config::default()
+        };
+        let workspace = local_workspace::LocalWorkspace::start(config).await?;
+        // The first line names the URL; scripts and tests read it (always printed, even in JSON mode).
+        println!("local workspace serving on {}", workspace.url());
+        printer.info("press Ctrl-C to stop");
+        tokio::select! {
+            result = workspace.wait() => result?,
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok(ExitCode::from(exit::OK))
+    })
+}
