@@ -83,6 +83,11 @@ impl ApiError {
     pub fn no_endpoint(method: &str, path: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND", format!("No API found for '{method} {path}'"))
     }
+
+    /// 500 `INTERNAL_ERROR` (e.g. the state could not be persisted).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", message)
+    }
 }
 
 impl IntoResponse for ApiError {
