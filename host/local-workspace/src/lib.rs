@@ -69,8 +69,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// How to run a local workspace.
 ///
 /// Defaults: `127.0.0.1:0` (a free port), state in memory, run speed 1.0, any bearer token accepted,
-/// workspace id `1234567890123456`, current user `brickship@localhost`.
-#[derive(Debug, Clone)]
+/// workspace id `1234567890123456`, current user `brickship@localhost`, rate limits on, any
+/// non-empty OAuth client accepted, OAuth tokens valid for an hour.
+#[derive(Clone)]
 pub struct Config {
     /// Address to listen on; must be loopback. Port 0 picks a free port.
     pub addr: SocketAddr,
@@ -84,6 +85,15 @@ pub struct Config {
     pub workspace_id: u64,
     /// The user name of the (single) principal: job creator and SCIM `Me`.
     pub user_name: String,
+    /// Whether the per-endpoint API rate limits apply (switchable at run time through
+    /// `POST /_local/rate-limits`). Benchmarks and bulk tests turn them off.
+    pub rate_limits: bool,
+    /// OAuth machine-to-machine client `(client_id, client_secret)`: when set, `/oidc/v1/token`
+    /// accepts only this pair; otherwise any non-empty pair.
+    pub oauth_client: Option<(String, String)>,
+    /// Lifetime of the access tokens `/oidc/v1/token` issues (`expires_in`); also settable at
+    /// run time through `POST /_local/oauth`.
+    pub oauth_token_ttl: std::time::Duration,
 }
 
 impl Default for Config {
@@ -95,7 +105,27 @@ impl Default for Config {
             token: None,
             workspace_id: 1234567890123456,
             user_name: "brickship@localhost".to_owned(),
+            rate_limits: true,
+            oauth_client: None,
+            oauth_token_ttl: std::time::Duration::from_secs(3600),
         }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    /// Redacts the token and the OAuth client secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("state_dir", &self.state_dir)
+            .field("run_speed", &self.run_speed)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("workspace_id", &self.workspace_id)
+            .field("user_name", &self.user_name)
+            .field("rate_limits", &self.rate_limits)
+            .field("oauth_client", &self.oauth_client.as_ref().map(|(id, _)| (id, "<redacted>")))
+            .field("oauth_token_ttl", &self.oauth_token_ttl)
+            .finish()
     }
 }
 
@@ -121,13 +151,9 @@ impl LocalWorkspace {
         let state = AppState::load(config, addr)?;
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        // A hand-rolled accept loop rather than `axum::serve`: injected `drop` faults must close
+        // connections without a response (see `control::serve`).
+        let task = tokio::spawn(control::serve::serve(listener, app, rx));
         Ok(Self { addr, state, shutdown: Some(tx), task: Some(task) })
     }
 
