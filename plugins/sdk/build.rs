@@ -33,7 +33,7 @@ macro_rules! export_{kind} {{
             ::brickship_plugin_sdk::__wit_bindgen::generate!({{
                 inline: r###"{wit}"###,
                 world: "{kind}-plugin",
-                runtime_path: "::brickship_plugin_sdk::__wit_bindgen",
+                runtime_path: "::brickship_plugin_sdk::__wit_bindgen::rt",
                 with: {{
                     "brickship:plugin/types@0.1.0": ::brickship_plugin_sdk::types,
                     "brickship:plugin/log@0.1.0": ::brickship_plugin_sdk::__log,
