@@ -497,6 +497,11 @@ fn scalar_span(lines: &[&str], span: Span, style: ScalarStyle, value: &str) -> S
     Span::new(span.file, span.start, Pos::new(span.start.line, span.start.col + len))
 }
 
+/// The type a plain (unquoted) scalar `value` has under the YAML 1.2 core schema.
+pub(crate) fn plain_scalar(value: &str) -> NodeKind {
+    scalar_kind(value, ScalarStyle::Plain, None)
+}
+
 fn scalar_kind(value: &str, style: ScalarStyle, tag: Option<&str>) -> NodeKind {
     if let Some(tag) = tag {
         match tag {
