@@ -69,21 +69,31 @@ fn m2m_config(url: &str) -> Config {
 }
 
 fn policy() -> RetryPolicy {
-    RetryPolicy { deadline: Duration::from_secs(30), ..RetryPolicy::default() }
+    RetryPolicy {
+        deadline: Duration::from_secs(30),
+        ..RetryPolicy::default()
+    }
 }
 
 #[tokio::test]
 async fn token_is_fetched_once_cached_and_refreshed_before_expiry() {
     let (stub, issued) = oauth_stub(true, json!(3600)).await;
     let (client, clock) = client_with(m2m_config(&stub.url), policy()).await;
-    assert!(client.user_agent().ends_with("auth/oauth-m2m"), "{}", client.user_agent());
+    assert!(
+        client.user_agent().ends_with("auth/oauth-m2m"),
+        "{}",
+        client.user_agent()
+    );
 
     for _ in 0..3 {
         client.current_user().await.expect("me");
     }
     assert_eq!(issued.load(Ordering::SeqCst), 1, "one token for three calls");
     assert_eq!(stub.hits_to("/.well-known/databricks-config").len(), 1);
-    assert_eq!(stub.hits_to("/oidc/.well-known/oauth-authorization-server").len(), 1);
+    assert_eq!(
+        stub.hits_to("/oidc/.well-known/oauth-authorization-server").len(),
+        1
+    );
 
     // 58 minutes later the token is still fresh (refresh margin is one minute).
     clock.advance(Duration::from_secs(58 * 60));
@@ -94,10 +104,21 @@ async fn token_is_fetched_once_cached_and_refreshed_before_expiry() {
     clock.advance(Duration::from_secs(90));
     client.current_user().await.expect("me with a fresh token");
     assert_eq!(issued.load(Ordering::SeqCst), 2);
-    assert_eq!(stub.hits_to("/.well-known/databricks-config").len(), 1, "discovery is cached");
-    let token_calls: Vec<_> = client.calls().into_iter().filter(|c| c.path == "/oidc/v1/token").collect();
+    assert_eq!(
+        stub.hits_to("/.well-known/databricks-config").len(),
+        1,
+        "discovery is cached"
+    );
+    let token_calls: Vec<_> = client
+        .calls()
+        .into_iter()
+        .filter(|c| c.path == "/oidc/v1/token")
+        .collect();
     assert_eq!(token_calls.len(), 2, "token requests are in the call log");
-    assert!(token_calls.iter().all(|c| !c.mutating), "token requests are not API mutations");
+    assert!(
+        token_calls.iter().all(|c| !c.mutating),
+        "token requests are not API mutations"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +142,11 @@ async fn falls_back_to_the_default_token_endpoint_without_discovery() {
     let (client, _clock) = client_with(m2m_config(&stub.url), policy()).await;
     client.current_user().await.expect("me");
     assert_eq!(issued.load(Ordering::SeqCst), 1);
-    assert_eq!(stub.hits_to("/.well-known/databricks-config").len(), 1, "discovery attempted once");
+    assert_eq!(
+        stub.hits_to("/.well-known/databricks-config").len(),
+        1,
+        "discovery attempted once"
+    );
 }
 
 #[tokio::test]

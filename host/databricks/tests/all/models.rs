@@ -18,15 +18,27 @@ fn customer_360_job_round_trips_identically() {
     assert_eq!(job.job_id, 1029384756);
     let settings = &job.settings;
     assert_eq!(settings.name.as_deref(), Some("customer-360-pipeline-prod"));
-    assert_eq!(settings.schedule.as_ref().and_then(|s| s.pause_status.clone()), Some(PauseStatus::Unpaused));
+    assert_eq!(
+        settings.schedule.as_ref().and_then(|s| s.pause_status.clone()),
+        Some(PauseStatus::Unpaused)
+    );
     let bronze = settings.task("ingest-bronze").expect("task");
     assert_eq!(bronze.max_retries, Some(2));
     assert_eq!(bronze.libraries.as_ref().map(Vec::len), Some(2));
     let silver = settings.task("process-silver").expect("task");
-    assert_eq!(silver.dependency_keys().collect::<Vec<_>>(), vec!["ingest-bronze"]);
+    assert_eq!(
+        silver.dependency_keys().collect::<Vec<_>>(),
+        vec!["ingest-bronze"]
+    );
     assert!(job.extra.contains_key("run_as_owner"));
     assert!(settings.extra.contains_key("triggers"));
-    assert!(settings.task("send-notification").expect("task").extra.contains_key("genie_task"));
+    assert!(
+        settings
+            .task("send-notification")
+            .expect("task")
+            .extra
+            .contains_key("genie_task")
+    );
     let cluster = &settings.job_clusters.as_ref().expect("clusters")[0].new_cluster;
     assert!(cluster.extra.contains_key("future_cluster_field"));
 }
@@ -69,7 +81,10 @@ fn run_states_tolerate_unknown_values() {
     assert_eq!(run.result_state(), Some(&RunResultState::Failed));
     let b = run.task("b").expect("task b");
     let state = b.state.as_ref().expect("state");
-    assert_eq!(state.life_cycle_state, Some(RunLifeCycleState::Unknown("SOMETHING_NEW_2027".into())));
+    assert_eq!(
+        state.life_cycle_state,
+        Some(RunLifeCycleState::Unknown("SOMETHING_NEW_2027".into()))
+    );
     assert!(!state.life_cycle_state.as_ref().expect("lcs").is_terminal());
     assert_eq!(state.result_state.as_ref().map(|r| r.as_str()), Some("ALSO_NEW"));
     assert!(RunLifeCycleState::Skipped.is_terminal() && RunLifeCycleState::InternalError.is_terminal());
@@ -77,9 +92,20 @@ fn run_states_tolerate_unknown_values() {
 
 #[test]
 fn permission_levels_and_scim_users_round_trip() {
-    let levels: Vec<PermissionLevel> = serde_json::from_value(json!(["CAN_VIEW", "IS_OWNER", "CAN_TELEPORT"])).expect("levels");
-    assert_eq!(levels, vec![PermissionLevel::CanView, PermissionLevel::IsOwner, PermissionLevel::Unknown("CAN_TELEPORT".into())]);
-    assert_eq!(serde_json::to_value(&levels).expect("value"), json!(["CAN_VIEW", "IS_OWNER", "CAN_TELEPORT"]));
+    let levels: Vec<PermissionLevel> =
+        serde_json::from_value(json!(["CAN_VIEW", "IS_OWNER", "CAN_TELEPORT"])).expect("levels");
+    assert_eq!(
+        levels,
+        vec![
+            PermissionLevel::CanView,
+            PermissionLevel::IsOwner,
+            PermissionLevel::Unknown("CAN_TELEPORT".into())
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(&levels).expect("value"),
+        json!(["CAN_VIEW", "IS_OWNER", "CAN_TELEPORT"])
+    );
     let raw = json!({ "id": "1", "userName": "a@b.c", "displayName": "A", "active": true, "emails": [{ "value": "a@b.c", "primary": true, "type": "work" }], "schemas": ["urn:x"] });
     let user: ScimUser = serde_json::from_value(raw.clone()).expect("user");
     assert_eq!(user.user_name.as_deref(), Some("a@b.c"));

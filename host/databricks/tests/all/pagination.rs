@@ -18,9 +18,15 @@ fn list_jobs(hit: &Hit) -> Reply {
     if limit > 100 {
         return err(400, "INVALID_PARAMETER_VALUE", "limit must be at most 100");
     }
-    let offset: usize = hit.query("page_token").and_then(|t| t.strip_prefix('p')).and_then(|o| o.parse().ok()).unwrap_or(0);
+    let offset: usize = hit
+        .query("page_token")
+        .and_then(|t| t.strip_prefix('p'))
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
     let all: Vec<usize> = match hit.query("name") {
-        Some(name) => (0..JOBS).filter(|i| format!("job-{i}").eq_ignore_ascii_case(name)).collect(),
+        Some(name) => (0..JOBS)
+            .filter(|i| format!("job-{i}").eq_ignore_ascii_case(name))
+            .collect(),
         None => (0..JOBS).collect(),
     };
     let page: Vec<Value> = all.iter().skip(offset).take(limit).map(|i| job(*i)).collect();
@@ -45,11 +51,24 @@ async fn lists_every_job_across_pages() {
     assert_eq!(hits[1].query("page_token"), Some("p100"));
 
     // Page-at-a-time and streaming forms see the same data.
-    let first = client.list_jobs_page(&ListJobs { limit: Some(10), ..ListJobs::default() }, None).await.expect("page");
+    let first = client
+        .list_jobs_page(
+            &ListJobs {
+                limit: Some(10),
+                ..ListJobs::default()
+            },
+            None,
+        )
+        .await
+        .expect("page");
     assert_eq!(first.items.len(), 10);
     assert_eq!(first.next_page_token.as_deref(), Some("p10"));
     let query = ListJobs::default();
-    let streamed: Vec<_> = client.list_jobs_stream(&query).try_collect().await.expect("stream");
+    let streamed: Vec<_> = client
+        .list_jobs_stream(&query)
+        .try_collect()
+        .await
+        .expect("stream");
     assert_eq!(streamed.len(), JOBS);
 }
 
@@ -67,7 +86,9 @@ async fn find_by_name_uses_the_server_filter() {
 }
 
 fn tasks(range: std::ops::Range<usize>) -> Vec<Value> {
-    range.map(|i| json!({ "task_key": format!("t{i:03}"), "notebook_task": { "notebook_path": "/n" } })).collect()
+    range
+        .map(|i| json!({ "task_key": format!("t{i:03}"), "notebook_task": { "notebook_path": "/n" } }))
+        .collect()
 }
 
 #[tokio::test]
@@ -136,9 +157,16 @@ async fn get_run_merges_task_pages_and_lists_runs() {
     let runs = client.list_runs(&ListRuns::for_job(9)).await.expect("runs");
     assert_eq!(runs.len(), 60);
     assert_eq!(runs[0].run_id, 60);
-    let recent = client.recent_runs(&ListRuns::for_job(9), 5).await.expect("recent");
+    let recent = client
+        .recent_runs(&ListRuns::for_job(9), 5)
+        .await
+        .expect("recent");
     assert_eq!(recent.len(), 5);
     let list_hits = stub.hits_to("/api/2.2/jobs/runs/list");
-    assert_eq!(list_hits.len(), 3 + 1, "three pages, then one page for the five most recent");
+    assert_eq!(
+        list_hits.len(),
+        3 + 1,
+        "three pages, then one page for the five most recent"
+    );
     assert!(list_hits.iter().all(|h| h.query("limit") == Some("25")));
 }

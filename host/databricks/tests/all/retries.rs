@@ -9,7 +9,10 @@ use serde_json::json;
 use crate::support::{Reply, Stub, client, client_with, err, ok};
 
 fn settings() -> JobSettings {
-    JobSettings { name: Some("retry-me".into()), ..JobSettings::default() }
+    JobSettings {
+        name: Some("retry-me".into()),
+        ..JobSettings::default()
+    }
 }
 
 #[tokio::test]
@@ -17,7 +20,10 @@ async fn retry_after_is_honoured_and_capped() {
     let stub = Stub::start(|hit, n| match (hit.path.as_str(), n) {
         ("/api/2.2/jobs/create", 0) => Reply::Raw(
             429,
-            vec![("retry-after", "7".into()), ("content-type", "application/json".into())],
+            vec![
+                ("retry-after", "7".into()),
+                ("content-type", "application/json".into()),
+            ],
             br#"{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"}"#.to_vec(),
         ),
         ("/api/2.2/jobs/create", _) => ok(json!({ "job_id": 42 })),
@@ -26,12 +32,20 @@ async fn retry_after_is_honoured_and_capped() {
         _ => err(404, "NOT_FOUND", "no"),
     })
     .await;
-    let policy = RetryPolicy { deadline: Duration::from_secs(600), max_retry_after: Duration::from_secs(60), ..RetryPolicy::default() };
+    let policy = RetryPolicy {
+        deadline: Duration::from_secs(600),
+        max_retry_after: Duration::from_secs(60),
+        ..RetryPolicy::default()
+    };
     let (client, clock) = client_with(Config::pat(&stub.url, "dapi-x").expect("config"), policy).await;
 
     // create is not idempotent, but a 429 means nothing happened: it is retried.
     assert_eq!(client.create_job(&settings(), None).await.expect("created"), 42);
-    assert_eq!(clock.sleeps(), vec![Duration::from_secs(7)], "waited exactly Retry-After");
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(7)],
+        "waited exactly Retry-After"
+    );
 
     client.get_job(42).await.expect("job");
     assert_eq!(clock.sleeps()[1], Duration::from_secs(60), "Retry-After capped");
@@ -46,29 +60,56 @@ async fn retry_after_is_honoured_and_capped() {
 
 #[tokio::test]
 async fn unavailable_is_retried_with_backoff() {
-    let stub = Stub::start(|_, n| if n < 2 { Reply::Raw(503, vec![], b"<html><pre>busy</pre></html>".to_vec()) } else { ok(json!({ "run_id": 9 })) })
-        .await;
+    let stub = Stub::start(|_, n| {
+        if n < 2 {
+            Reply::Raw(503, vec![], b"<html><pre>busy</pre></html>".to_vec())
+        } else {
+            ok(json!({ "run_id": 9 }))
+        }
+    })
+    .await;
     let (client, clock) = client(&stub.url).await;
     let started = client.run_now(&RunNow::new(1)).await.expect("run");
     assert_eq!(started.run_id, 9);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 2);
-    assert!(sleeps[0] >= Duration::from_millis(125) && sleeps[0] <= Duration::from_millis(250), "{sleeps:?}");
-    assert!(sleeps[1] >= Duration::from_millis(250) && sleeps[1] <= Duration::from_millis(500), "{sleeps:?}");
+    assert!(
+        sleeps[0] >= Duration::from_millis(125) && sleeps[0] <= Duration::from_millis(250),
+        "{sleeps:?}"
+    );
+    assert!(
+        sleeps[1] >= Duration::from_millis(250) && sleeps[1] <= Duration::from_millis(500),
+        "{sleeps:?}"
+    );
 }
 
 #[tokio::test]
 async fn deadline_exhausted_is_rate_limited() {
     let stub = Stub::start(|_, _| {
-        Reply::Raw(429, vec![("retry-after", "1".into())], br#"{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"throttled"}"#.to_vec())
+        Reply::Raw(
+            429,
+            vec![("retry-after", "1".into())],
+            br#"{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"throttled"}"#.to_vec(),
+        )
     })
     .await;
-    let policy = RetryPolicy { deadline: Duration::from_secs(5), ..RetryPolicy::default() };
+    let policy = RetryPolicy {
+        deadline: Duration::from_secs(5),
+        ..RetryPolicy::default()
+    };
     let (client, clock) = client_with(Config::pat(&stub.url, "dapi-x").expect("config"), policy).await;
-    let error = client.create_job(&settings(), None).await.expect_err("throttled forever");
+    let error = client
+        .create_job(&settings(), None)
+        .await
+        .expect_err("throttled forever");
     match &error {
-        Error::RateLimited { error: api, attempts, .. } => {
-            assert_eq!(*attempts, 6, "attempts at t=0..5 s, then the next wait would pass the deadline");
+        Error::RateLimited {
+            error: api, attempts, ..
+        } => {
+            assert_eq!(
+                *attempts, 6,
+                "attempts at t=0..5 s, then the next wait would pass the deadline"
+            );
             assert_eq!(api.error_code.as_deref(), Some("REQUEST_LIMIT_EXCEEDED"));
             assert_eq!(api.path, "/api/2.2/jobs/create");
         }
@@ -89,7 +130,10 @@ async fn server_errors_retried_for_gets_only() {
     .await;
     let (client, _clock) = client(&stub.url).await;
     client.get_job(1).await.expect("GET retried after 500");
-    let error = client.reset_job(1, &settings()).await.expect_err("POST not retried after 502");
+    let error = client
+        .reset_job(1, &settings())
+        .await
+        .expect_err("POST not retried after 502");
     assert!(error.is_unavailable(), "{error}");
     assert_eq!(stub.hits_to("/api/2.2/jobs/reset").len(), 1);
 }
@@ -108,7 +152,8 @@ impl Clock for StartOnFirstSleep {
     }
     fn sleep(&self, duration: Duration) -> Sleep {
         if let Some(port) = self.port.lock().expect("port").take() {
-            let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("re-bind the reserved port");
+            let listener =
+                std::net::TcpListener::bind(("127.0.0.1", port)).expect("re-bind the reserved port");
             listener.set_nonblocking(true).expect("nonblocking");
             let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
             let stub = Stub::serve(listener, |_, _| ok(json!({ "job_id": 77 })), false);
@@ -132,18 +177,28 @@ async fn connection_refused_then_success_even_for_create() {
     });
     let url = format!("http://127.0.0.1:{port}");
     let client = databricks::Client::builder(Config::pat(&url, "dapi-x").expect("config"))
-        .retry_policy(RetryPolicy { deadline: Duration::from_secs(30), ..RetryPolicy::default() })
+        .retry_policy(RetryPolicy {
+            deadline: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        })
         .clock(clock.clone())
         .build()
         .await
         .expect("client");
 
-    let job_id = client.create_job(&settings(), None).await.expect("created after a refused connect");
+    let job_id = client
+        .create_job(&settings(), None)
+        .await
+        .expect("created after a refused connect");
     assert_eq!(job_id, 77);
     let calls = client.calls();
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(
-        calls[0].status.is_none() && calls[0].error.as_deref().is_some_and(|e| e.starts_with("connect")),
+        calls[0].status.is_none()
+            && calls[0]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("connect")),
         "{:?}",
         calls[0]
     );
@@ -162,21 +217,34 @@ async fn dropped_connection_after_send_not_retried_for_create_but_for_run_now() 
     .await;
     let (client, _clock) = client(&stub.url).await;
 
-    let error = client.create_job(&settings(), None).await.expect_err("create must not be retried");
+    let error = client
+        .create_job(&settings(), None)
+        .await
+        .expect_err("create must not be retried");
     assert!(error.is_transport(), "{error:?}");
-    assert_eq!(stub.hits_to("/api/2.2/jobs/create").len(), 1, "exactly one create reached the server");
+    assert_eq!(
+        stub.hits_to("/api/2.2/jobs/create").len(),
+        1,
+        "exactly one create reached the server"
+    );
 
     let started = client.run_now(&RunNow::new(3)).await.expect("run-now retried");
     assert_eq!(started.run_id, 5);
     let hits = stub.hits_to("/api/2.2/jobs/run-now");
     assert_eq!(hits.len(), 2);
-    let tokens: Vec<String> = hits.iter().map(|h| h.json()["idempotency_token"].as_str().unwrap_or("").to_owned()).collect();
+    let tokens: Vec<String> = hits
+        .iter()
+        .map(|h| h.json()["idempotency_token"].as_str().unwrap_or("").to_owned())
+        .collect();
     assert!(!tokens[0].is_empty(), "client adds a token");
     assert_eq!(tokens[0], tokens[1], "the retry carries the same token");
     assert_eq!(started.idempotency_token, tokens[0]);
 
     // A caller-provided token is kept.
-    let started = client.run_now(&RunNow::new(3).idempotency_token("deploy-123-smoke")).await.expect("run-now");
+    let started = client
+        .run_now(&RunNow::new(3).idempotency_token("deploy-123-smoke"))
+        .await
+        .expect("run-now");
     assert_eq!(started.idempotency_token, "deploy-123-smoke");
     let last = stub.hits_to("/api/2.2/jobs/run-now").pop().expect("hit");
     assert_eq!(last.json()["idempotency_token"], "deploy-123-smoke");
