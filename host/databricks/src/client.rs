@@ -405,12 +405,16 @@ impl Client {
         let method = req.method.as_str();
         let mutating = req.method != Method::GET && req.path.starts_with("/api/");
         let mut attempt: u32 = 0;
+        let mut reauthenticated = false;
         loop {
             attempt += 1;
-            let auth = match &req.auth {
-                AuthMode::Api => Some(self.auth_header().await?),
-                AuthMode::Anonymous => None,
-                AuthMode::Preset(value) => Some(value.clone()),
+            let (auth, oauth_token) = match &req.auth {
+                AuthMode::Api => {
+                    let (header, token) = self.auth_header().await?;
+                    (Some(header), token)
+                }
+                AuthMode::Anonymous => (None, None),
+                AuthMode::Preset(value) => (Some(value.clone()), None),
             };
             let mut builder = self.inner.http.request(req.method.clone(), &req.url);
             if !req.query.is_empty() {
@@ -480,6 +484,18 @@ impl Client {
                         return Ok(Response { body });
                     }
                     let code = status.as_u16();
+                    // An OAuth token the server no longer accepts (expired early, revoked): drop
+                    // it and try once more with a fresh one. Nothing was done, so any call may
+                    // repeat.
+                    if token_rejected(code, &body)
+                        && !reauthenticated
+                        && let Some(used) = &oauth_token
+                    {
+                        reauthenticated = true;
+                        tracing::debug!(method, path = %req.path, attempt, "oauth token rejected, fetching a new one");
+                        self.invalidate_token(used).await;
+                        continue;
+                    }
                     let failure = Failure::Status(code);
                     let reason = status.canonical_reason().unwrap_or("Error");
                     let final_error = classify(code, &body, reason, &ctx);
@@ -552,15 +568,16 @@ impl Client {
     }
 
     /// The `Authorization` header for API calls.
-    async fn auth_header(&self) -> Result<HeaderValue> {
+    /// With OAuth, also the access token it carries.
+    async fn auth_header(&self) -> Result<(HeaderValue, Option<Secret>)> {
         match &self.inner.config.credentials {
-            Credentials::Pat { token } => bearer(token),
+            Credentials::Pat { token } => Ok((bearer(token)?, None)),
             Credentials::OAuthM2m {
                 client_id,
                 client_secret,
             } => {
                 let token = self.oauth_token(client_id, client_secret).await?;
-                bearer(&token)
+                Ok((bearer(&token)?, Some(token)))
             }
         }
     }
@@ -579,6 +596,14 @@ impl Client {
         let token = fresh.access_token.clone();
         *cached = Some(fresh);
         Ok(token)
+    }
+
+    /// Forgets the cached token if it is still `used` (another caller may have refreshed it).
+    async fn invalidate_token(&self, used: &Secret) {
+        let mut cached = self.inner.oauth.token.lock().await;
+        if cached.as_ref().is_some_and(|t| t.access_token == *used) {
+            *cached = None;
+        }
     }
 
     async fn fetch_token(
@@ -723,6 +748,19 @@ fn bearer(token: &Secret) -> Result<HeaderValue> {
     })?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// 401, or the 403 "Invalid access token." quirk (numeric `error_code` 403): the bearer token
+/// itself was refused, as opposed to a permission the principal lacks.
+fn token_rejected(status: u16, body: &[u8]) -> bool {
+    match status {
+        401 => true,
+        403 => {
+            let parsed = crate::error::parse_error_body(body, "Forbidden");
+            parsed.error_code.as_deref() == Some("403") || parsed.message.contains("Invalid access token")
+        }
+        _ => false,
+    }
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -24,7 +24,9 @@
 //!   `{oidc_endpoint}/.well-known/oauth-authorization-server`, falling back to
 //!   `{host}/oidc/v1/token`) with `grant_type=client_credentials&scope=all-apis` and HTTP Basic
 //!   auth. The access token is cached and refreshed shortly before it expires (a minute, or half
-//!   its lifetime if shorter); concurrent calls share one token request.
+//!   its lifetime if shorter); concurrent calls share one token request. A token the server
+//!   refuses (401, or the 403 "Invalid access token." quirk) is dropped and the call repeated
+//!   once with a fresh one.
 //!
 //! Secrets are [`Secret`]s: `Debug` and `Display` print `***`. No type's `Debug`, no log line
 //! (at any level) and no error message contains a token or client secret.

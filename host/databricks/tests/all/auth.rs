@@ -178,3 +178,105 @@ async fn bad_client_secret_is_unauthenticated_without_leaking() {
     assert!(text.contains("invalid_client"), "{text}");
     assert!(!text.contains("wrong-secret-value"), "{text}");
 }
+
+#[tokio::test]
+async fn a_rejected_token_is_replaced_once_per_call() {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let revoked_up_to = Arc::new(AtomicUsize::new(0));
+    let (issued_in, revoked_in) = (issued.clone(), revoked_up_to.clone());
+    let stub = Stub::start(move |hit, _| match hit.path.as_str() {
+        "/oidc/v1/token" => {
+            let n = issued_in.fetch_add(1, Ordering::SeqCst) + 1;
+            ok(json!({ "access_token": format!("tok-{n}"), "expires_in": 3600 }))
+        }
+        "/api/2.0/preview/scim/v2/Me" => {
+            let n: usize = hit
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Bearer tok-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            if n > revoked_in.load(Ordering::SeqCst) {
+                ok(json!({ "userName": "sp" }))
+            } else {
+                Reply::Json(
+                    403,
+                    json!({ "error_code": 403, "message": "Invalid access token." }),
+                )
+            }
+        }
+        _ => err(404, "ENDPOINT_NOT_FOUND", "no"),
+    })
+    .await;
+    let (client, _clock) = client_with(m2m_config(&stub.url), policy()).await;
+    client.current_user().await.expect("me");
+    revoked_up_to.store(1, Ordering::SeqCst);
+    client.current_user().await.expect("me after re-auth");
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+    assert_eq!(stub.hits_to("/api/2.0/preview/scim/v2/Me").len(), 3);
+
+    // A server that refuses every token: one fresh token, then the error.
+    revoked_up_to.store(usize::MAX, Ordering::SeqCst);
+    let error = client.current_user().await.expect_err("refused");
+    assert!(error.is_permission_denied(), "{error}");
+    assert_eq!(issued.load(Ordering::SeqCst), 3, "only one re-auth per call");
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn m2m_against_the_local_workspace() {
+    let workspace = local_workspace::LocalWorkspace::start(local_workspace::Config {
+        token: Some("dapi-only-this".into()),
+        oauth_client: Some(("sp-app-id".into(), "sp-secret-value".into())),
+        ..local_workspace::Config::default()
+    })
+    .await
+    .expect("local workspace");
+    let (client, _clock) = client_with(m2m_config(&workspace.url()), policy()).await;
+    client
+        .current_user()
+        .await
+        .expect("me via discovered token endpoint");
+    let calls: Vec<String> = client.calls().iter().map(|c| c.path.clone()).collect();
+    assert!(
+        calls.contains(&"/.well-known/databricks-config".to_owned()),
+        "{calls:?}"
+    );
+    assert!(calls.contains(&"/oidc/v1/token".to_owned()), "{calls:?}");
+
+    // The workspace expires every issued token: the client fetches a new one and carries on.
+    client
+        .raw(
+            databricks::Method::POST,
+            "/_local/oauth",
+            &[],
+            Some(&json!({ "expire_issued": true })),
+        )
+        .await
+        .expect("expire tokens");
+    client.reset_calls();
+    client.current_user().await.expect("me after the token expired");
+    let statuses: Vec<(String, Option<u16>)> = client
+        .calls()
+        .iter()
+        .map(|c| (c.path.clone(), c.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("/api/2.0/preview/scim/v2/Me".to_owned(), Some(403)),
+            ("/oidc/v1/token".to_owned(), Some(200)),
+            ("/api/2.0/preview/scim/v2/Me".to_owned(), Some(200)),
+        ]
+    );
+
+    let wrong = Config::builder()
+        .host(workspace.url())
+        .client_id("sp-app-id")
+        .client_secret("not-the-secret")
+        .resolve_with(&|_| None, None)
+        .expect("config");
+    let (client, _clock) = client_with(wrong, policy()).await;
+    let error = client.current_user().await.expect_err("wrong secret");
+    assert!(error.is_unauthenticated(), "{error}");
+    workspace.shutdown().await;
+}
