@@ -54,6 +54,7 @@ pub use bindings::brickship::plugin::log as __log;
 pub mod config;
 pub mod helpers;
 pub mod log;
+pub mod notify;
 pub mod settings;
 pub mod testing;
 
