@@ -22,11 +22,17 @@ pub struct Clock {
 impl Clock {
     /// A clock at `speed` (values that are not finite and positive fall back to 1.0).
     pub fn new(speed: f64) -> Self {
-        Self { speed: AtomicU64::new(Self::sanitise(speed).to_bits()) }
+        Self {
+            speed: AtomicU64::new(Self::sanitise(speed).to_bits()),
+        }
     }
 
     fn sanitise(speed: f64) -> f64 {
-        if speed.is_finite() && speed > 0.0 { speed } else { 1.0 }
+        if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        }
     }
 
     /// Milliseconds since the Unix epoch.
@@ -58,7 +64,11 @@ impl Clock {
             return 0;
         }
         let wall = (simulated_ms as f64 / self.speed()).ceil();
-        if wall >= i64::MAX as f64 { i64::MAX } else { wall as i64 }
+        if wall >= i64::MAX as f64 {
+            i64::MAX
+        } else {
+            wall as i64
+        }
     }
 }
 

@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::permissions;
-use super::request::{ApiVersion, Query, empty_ok, json_ok, opt_str, page_token, parse_page_token, req_i64, wrong_type};
+use super::request::{
+    ApiVersion, Query, empty_ok, json_ok, opt_str, page_token, parse_page_token, req_i64, wrong_type,
+};
 use super::runs::{Activity, activity, cancel_runs};
 use super::settings::{self, PAGE, SettingsView, max_paged_len};
 use super::store::JobRecord;
@@ -75,7 +77,10 @@ pub fn get(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<Re
         None => 0,
     };
     let store = state.jobs.read();
-    let job = store.jobs.get(&job_id).ok_or_else(|| ApiError::job_not_found(job_id))?;
+    let job = store
+        .jobs
+        .get(&job_id)
+        .ok_or_else(|| ApiError::job_not_found(job_id))?;
     let (window, next_page_token) = if version >= ApiVersion::V22 {
         let total = max_paged_len(&job.settings);
         if total > PAGE || offset > 0 {
@@ -92,7 +97,11 @@ pub fn get(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<Re
         creator_user_name: &job.creator_user_name,
         run_as_user_name: Some(&job.run_as_user_name),
         created_time: job.created_time,
-        settings: SettingsView { settings: &job.settings, window, omit: &[] },
+        settings: SettingsView {
+            settings: &job.settings,
+            window,
+            omit: &[],
+        },
         has_more: None,
         next_page_token,
     })
@@ -102,14 +111,18 @@ pub fn get(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<Re
 pub fn list(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<Response> {
     let limit = query.opt_i64("limit")?.unwrap_or(JOBS_LIST_DEFAULT);
     if !(1..=JOBS_LIST_MAX).contains(&limit) {
-        return Err(ApiError::invalid(format!("limit must be between 1 and {JOBS_LIST_MAX}, got {limit}")));
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and {JOBS_LIST_MAX}, got {limit}"
+        )));
     }
     let limit = usize::try_from(limit).unwrap_or(20);
     let offset = match query.get("page_token").filter(|t| !t.is_empty()) {
         Some(token) => parse_page_token(JOBS_LIST_KIND, token)?,
         None => match query.opt_i64("offset")? {
             Some(offset) if offset < 0 => {
-                return Err(ApiError::invalid(format!("offset must be non-negative, got {offset}")));
+                return Err(ApiError::invalid(format!(
+                    "offset must be non-negative, got {offset}"
+                )));
             }
             Some(offset) => usize::try_from(offset).unwrap_or(0),
             None => 0,
@@ -121,7 +134,10 @@ pub fn list(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<R
     let store = state.jobs.read();
     let matching = store.jobs.values().rev().filter(|job| {
         name.as_deref().is_none_or(|wanted| {
-            job.settings.get("name").and_then(Value::as_str).is_some_and(|n| n.to_lowercase() == wanted)
+            job.settings
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.to_lowercase() == wanted)
         })
     });
     let mut page = Vec::with_capacity(limit);
@@ -141,7 +157,11 @@ pub fn list(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<R
             creator_user_name: &job.creator_user_name,
             run_as_user_name: None,
             created_time: job.created_time,
-            settings: SettingsView { settings: &job.settings, window, omit },
+            settings: SettingsView {
+                settings: &job.settings,
+                window,
+                omit,
+            },
             has_more: job_has_more,
             next_page_token: None,
         });
@@ -165,9 +185,15 @@ pub fn list(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<R
     })
 }
 
-fn settings_field(body: &mut Map<String, Value>, field: &str, required: bool) -> ApiResult<Option<Map<String, Value>>> {
+fn settings_field(
+    body: &mut Map<String, Value>,
+    field: &str,
+    required: bool,
+) -> ApiResult<Option<Map<String, Value>>> {
     match body.remove(field) {
-        None | Some(Value::Null) if required => Err(ApiError::invalid(format!("Missing required field: {field}"))),
+        None | Some(Value::Null) if required => {
+            Err(ApiError::invalid(format!("Missing required field: {field}")))
+        }
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(settings)) => Ok(Some(settings)),
         Some(other) => Err(wrong_type(field, "an object", &other)),
@@ -183,7 +209,10 @@ pub fn reset(state: &AppState, version: ApiVersion, mut body: Map<String, Value>
     settings::apply_defaults(&mut new_settings, version, true);
     let now = state.clock.now_ms();
     state.jobs.mutate(now, |store| {
-        let job = store.jobs.get_mut(&job_id).ok_or_else(|| ApiError::job_not_found(job_id))?;
+        let job = store
+            .jobs
+            .get_mut(&job_id)
+            .ok_or_else(|| ApiError::job_not_found(job_id))?;
         if new_settings.get("run_as").is_none_or(Value::is_null)
             && let Some(run_as) = job.settings.get("run_as").filter(|v| !v.is_null())
         {
@@ -205,7 +234,12 @@ pub fn update(state: &AppState, version: ApiVersion, mut body: Map<String, Value
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(fields)) => fields
             .iter()
-            .map(|field| field.as_str().map(str::to_owned).ok_or_else(|| wrong_type("fields_to_remove", "an array of strings", field)))
+            .map(|field| {
+                field
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| wrong_type("fields_to_remove", "an array of strings", field))
+            })
             .collect::<ApiResult<_>>()?,
         Some(other) => return Err(wrong_type("fields_to_remove", "an array", other)),
     };
@@ -217,7 +251,10 @@ pub fn update(state: &AppState, version: ApiVersion, mut body: Map<String, Value
     }
     let now = state.clock.now_ms();
     state.jobs.mutate(now, |store| {
-        let job = store.jobs.get_mut(&job_id).ok_or_else(|| ApiError::job_not_found(job_id))?;
+        let job = store
+            .jobs
+            .get_mut(&job_id)
+            .ok_or_else(|| ApiError::job_not_found(job_id))?;
         let mut merged = job.settings.clone();
         settings::merge_update(&mut merged, new_settings, &remove)?;
         settings::validate(&merged, false)?;

@@ -102,7 +102,9 @@ pub struct JobsState {
 impl JobsState {
     /// Loads `dir/jobs.json` (or starts empty; in memory only without a directory).
     pub fn load(dir: Option<&Path>, _config: &Config) -> io::Result<Self> {
-        Ok(Self { store: Persisted::open(dir, "jobs")? })
+        Ok(Self {
+            store: Persisted::open(dir, "jobs")?,
+        })
     }
 
     /// Shared read access for handlers.
@@ -113,7 +115,11 @@ impl JobsState {
     /// Runs `change` under the write lock after settling the past up to `now`, and persists the
     /// result before returning. `change` must validate before it mutates: its error is returned
     /// to the client and whatever it changed is kept.
-    pub(crate) fn mutate<R>(&self, now: i64, change: impl FnOnce(&mut Store) -> ApiResult<R>) -> ApiResult<R> {
+    pub(crate) fn mutate<R>(
+        &self,
+        now: i64,
+        change: impl FnOnce(&mut Store) -> ApiResult<R>,
+    ) -> ApiResult<R> {
         self.store
             .update_in_place(|store| {
                 store.settle(now);
@@ -130,9 +136,15 @@ impl JobsState {
 }
 
 /// Runs a mutation (which may fsync) off the async workers.
-pub(crate) async fn blocking<R: Send + 'static>(change: impl FnOnce() -> ApiResult<R> + Send + 'static) -> ApiResult<R> {
+pub(crate) async fn blocking<R: Send + 'static>(
+    change: impl FnOnce() -> ApiResult<R> + Send + 'static,
+) -> ApiResult<R> {
     tokio::task::spawn_blocking(change).await.unwrap_or_else(|err| {
-        Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", format!("request handler failed: {err}")))
+        Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            format!("request handler failed: {err}"),
+        ))
     })
 }
 
@@ -140,29 +152,43 @@ type ReadHandler = fn(&AppState, ApiVersion, &Query) -> ApiResult<Response>;
 type WriteHandler = fn(&AppState, ApiVersion, Map<String, Value>) -> ApiResult<Response>;
 
 fn reader(version: ApiVersion, handler: ReadHandler) -> MethodRouter<AppState> {
-    get(move |State(state): State<AppState>, RawQuery(query): RawQuery| async move {
-        Query::parse(query.as_deref())
-            .and_then(|query| handler(&state, version, &query))
-            .unwrap_or_else(IntoResponse::into_response)
-    })
+    get(
+        move |State(state): State<AppState>, RawQuery(query): RawQuery| async move {
+            Query::parse(query.as_deref())
+                .and_then(|query| handler(&state, version, &query))
+                .unwrap_or_else(IntoResponse::into_response)
+        },
+    )
 }
 
 fn writer(version: ApiVersion, handler: WriteHandler) -> MethodRouter<AppState> {
     post(move |State(state): State<AppState>, body: Bytes| async move {
-        blocking(move || handler(&state, version, parse_body(&body)?)).await.unwrap_or_else(IntoResponse::into_response)
+        blocking(move || handler(&state, version, parse_body(&body)?))
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
     })
 }
 
 /// Every route of the Jobs service.
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new().route("/api/2.0/jobs/get", reader(ApiVersion::V20, api::get));
-    for (prefix, version) in [("/api/2.1/jobs", ApiVersion::V21), ("/api/2.2/jobs", ApiVersion::V22)] {
-        let reads: [(&str, ReadHandler); 4] =
-            [("get", api::get), ("list", api::list), ("runs/get", runs::get), ("runs/list", runs::list)];
+    for (prefix, version) in [
+        ("/api/2.1/jobs", ApiVersion::V21),
+        ("/api/2.2/jobs", ApiVersion::V22),
+    ] {
+        let reads: [(&str, ReadHandler); 4] = [
+            ("get", api::get),
+            ("list", api::list),
+            ("runs/get", runs::get),
+            ("runs/list", runs::list),
+        ];
         for (path, handler) in reads {
             router = router.route(&format!("{prefix}/{path}"), reader(version, handler));
         }
-        router = router.route(&format!("{prefix}/runs/get-output"), reader(version, runs::get_output));
+        router = router.route(
+            &format!("{prefix}/runs/get-output"),
+            reader(version, runs::get_output),
+        );
         let writes: [(&str, WriteHandler); 9] = [
             ("create", api::create),
             ("reset", api::reset),
@@ -181,12 +207,23 @@ pub fn routes() -> Router<AppState> {
     router
         .route(
             "/api/2.0/permissions/jobs/{job_id}",
-            get(permissions::get).put(permissions::put).patch(permissions::patch),
+            get(permissions::get)
+                .put(permissions::put)
+                .patch(permissions::patch),
         )
-        .route("/api/2.0/permissions/jobs/{job_id}/permissionLevels", get(permissions::levels))
-        .route("/_local/scripts", post(scripts::add).get(scripts::list).delete(scripts::clear))
+        .route(
+            "/api/2.0/permissions/jobs/{job_id}/permissionLevels",
+            get(permissions::levels),
+        )
+        .route(
+            "/_local/scripts",
+            post(scripts::add).get(scripts::list).delete(scripts::clear),
+        )
         .route("/_local/scripts/{id}", delete(scripts::remove))
-        .route("/_local/config", get(scripts::get_config).post(scripts::set_config))
+        .route(
+            "/_local/config",
+            get(scripts::get_config).post(scripts::set_config),
+        )
         .route("/_local/state", get(scripts::summary))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::request::{json_ok, opt_str, parse_body, wrong_type};
-use super::store::{AclEntry, JobRecord, Principal};
+use super::store::{AclEntry, Grantee, JobRecord};
 use crate::AppState;
 use crate::api_error::{ApiError, ApiResult};
 
@@ -36,16 +36,18 @@ pub fn parse_acl(value: Option<&Value>) -> ApiResult<Vec<AclEntry>> {
 }
 
 fn parse_entry(entry: &Value) -> ApiResult<AclEntry> {
-    let entry = entry.as_object().ok_or_else(|| wrong_type("access_control_list", "an object", entry))?;
+    let entry = entry
+        .as_object()
+        .ok_or_else(|| wrong_type("access_control_list", "an object", entry))?;
     let mut principals = Vec::new();
     if let Some(name) = opt_str(entry, "user_name")? {
-        principals.push(Principal::User(name.to_owned()));
+        principals.push(Grantee::User(name.to_owned()));
     }
     if let Some(name) = opt_str(entry, "group_name")? {
-        principals.push(Principal::Group(name.to_owned()));
+        principals.push(Grantee::Group(name.to_owned()));
     }
     if let Some(name) = opt_str(entry, "service_principal_name")? {
-        principals.push(Principal::ServicePrincipal(name.to_owned()));
+        principals.push(Grantee::ServicePrincipal(name.to_owned()));
     }
     if principals.len() != 1 {
         return Err(ApiError::invalid(
@@ -61,20 +63,26 @@ fn parse_entry(entry: &Value) -> ApiResult<AclEntry> {
     }
     let principal = principals.remove(0);
     if level == IS_OWNER
-        && let Principal::Group(group) = &principal
+        && let Grantee::Group(group) = &principal
     {
         return Err(ApiError::invalid(format!(
             "Group {group} cannot be the owner of a job: IS_OWNER can only be granted to a user or a service principal"
         )));
     }
-    Ok(AclEntry { principal, level: level.to_owned() })
+    Ok(AclEntry {
+        principal,
+        level: level.to_owned(),
+    })
 }
 
 /// Applies `entries` to `acl` (replacing it when `replace`), then checks the single-owner rule.
 pub fn apply(acl: &mut Vec<AclEntry>, entries: Vec<AclEntry>, replace: bool) -> ApiResult<()> {
     let mut next = if replace { Vec::new() } else { acl.clone() };
     for entry in entries {
-        match next.iter_mut().find(|existing| existing.principal == entry.principal) {
+        match next
+            .iter_mut()
+            .find(|existing| existing.principal == entry.principal)
+        {
             Some(existing) => existing.level = entry.level,
             None => next.push(entry),
         }
@@ -90,32 +98,36 @@ pub fn apply(acl: &mut Vec<AclEntry>, entries: Vec<AclEntry>, replace: bool) -> 
 pub fn initial_acl(creator: &str, requested: Vec<AclEntry>) -> ApiResult<Vec<AclEntry>> {
     let mut acl = Vec::new();
     if !requested.iter().any(|entry| entry.level == IS_OWNER) {
-        acl.push(AclEntry { principal: Principal::User(creator.to_owned()), level: IS_OWNER.to_owned() });
+        acl.push(AclEntry {
+            principal: Grantee::User(creator.to_owned()),
+            level: IS_OWNER.to_owned(),
+        });
     }
     apply(&mut acl, requested, false)?;
     Ok(acl)
 }
 
-fn display_name(principal: &Principal) -> Option<String> {
+fn display_name(principal: &Grantee) -> Option<String> {
     match principal {
-        Principal::User(name) => Some(name.split('@').next().unwrap_or(name).to_owned()),
-        Principal::ServicePrincipal(name) => Some(name.clone()),
-        Principal::Group(_) => None,
+        Grantee::User(name) => Some(name.split('@').next().unwrap_or(name).to_owned()),
+        Grantee::ServicePrincipal(name) => Some(name.clone()),
+        Grantee::Group(_) => None,
     }
 }
 
 /// The `ObjectPermissions` read shape of a job.
 pub fn render(job: &JobRecord) -> Value {
-    let admins = Principal::Group("admins".to_owned());
-    let inherited = json!({"permission_level": "CAN_MANAGE", "inherited": true, "inherited_from_object": ["/jobs/"]});
+    let admins = Grantee::Group("admins".to_owned());
+    let inherited =
+        json!({"permission_level": "CAN_MANAGE", "inherited": true, "inherited_from_object": ["/jobs/"]});
     let mut list = Vec::with_capacity(job.acl.len() + 1);
     let mut admins_listed = false;
     for entry in &job.acl {
         let mut item = Map::new();
         let (field, name) = match &entry.principal {
-            Principal::User(name) => ("user_name", name),
-            Principal::Group(name) => ("group_name", name),
-            Principal::ServicePrincipal(name) => ("service_principal_name", name),
+            Grantee::User(name) => ("user_name", name),
+            Grantee::Group(name) => ("group_name", name),
+            Grantee::ServicePrincipal(name) => ("service_principal_name", name),
         };
         item.insert(field.into(), json!(name));
         if let Some(display) = display_name(&entry.principal) {
@@ -136,14 +148,19 @@ pub fn render(job: &JobRecord) -> Value {
 }
 
 fn parse_job_id(raw: &str) -> ApiResult<i64> {
-    raw.trim().parse().map_err(|_| ApiError::invalid(format!("Invalid job id '{raw}': expected an integer")))
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::invalid(format!("Invalid job id '{raw}': expected an integer")))
 }
 
 /// `GET /api/2.0/permissions/jobs/{job_id}`.
 pub async fn get(State(state): State<AppState>, Path(job_id): Path<String>) -> Result<Response, ApiError> {
     let job_id = parse_job_id(&job_id)?;
     let store = state.jobs.read();
-    let job = store.jobs.get(&job_id).ok_or_else(|| ApiError::job_not_found(job_id))?;
+    let job = store
+        .jobs
+        .get(&job_id)
+        .ok_or_else(|| ApiError::job_not_found(job_id))?;
     json_ok(&render(job))
 }
 
@@ -153,8 +170,10 @@ pub async fn levels(State(state): State<AppState>, Path(job_id): Path<String>) -
     if !state.jobs.read().jobs.contains_key(&job_id) {
         return Err(ApiError::job_not_found(job_id));
     }
-    let levels: Vec<Value> =
-        LEVELS.iter().map(|(level, description)| json!({"permission_level": level, "description": description})).collect();
+    let levels: Vec<Value> = LEVELS
+        .iter()
+        .map(|(level, description)| json!({"permission_level": level, "description": description}))
+        .collect();
     json_ok(&json!({ "permission_levels": levels }))
 }
 
@@ -180,7 +199,10 @@ async fn change(
     let now = state.clock.now_ms();
     let rendered = super::blocking(move || {
         state.jobs.mutate(now, |store| {
-            let job = store.jobs.get_mut(&job_id).ok_or_else(|| ApiError::job_not_found(job_id))?;
+            let job = store
+                .jobs
+                .get_mut(&job_id)
+                .ok_or_else(|| ApiError::job_not_found(job_id))?;
             apply(&mut job.acl, entries, replace)?;
             Ok(render(job))
         })
@@ -212,13 +234,19 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.message, "The job must have exactly one owner.");
-        let err = apply(&mut acl, vec![entry(json!({"user_name": "b@x", "permission_level": "IS_OWNER"}))], false)
-            .unwrap_err();
+        let err = apply(
+            &mut acl,
+            vec![entry(json!({"user_name": "b@x", "permission_level": "IS_OWNER"}))],
+            false,
+        )
+        .unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        assert!(parse_entry(&json!({"group_name": "g", "permission_level": "IS_OWNER"}))
-            .unwrap_err()
-            .message
-            .contains("cannot be the owner"));
+        assert!(
+            parse_entry(&json!({"group_name": "g", "permission_level": "IS_OWNER"}))
+                .unwrap_err()
+                .message
+                .contains("cannot be the owner")
+        );
         assert!(parse_entry(&json!({"user_name": "u", "permission_level": "CAN_FLY"})).is_err());
         apply(
             &mut acl,

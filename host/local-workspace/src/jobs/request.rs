@@ -28,7 +28,9 @@ pub fn parse_body(body: &[u8]) -> ApiResult<Map<String, Value>> {
             "Could not parse request object: expected a JSON object, got {}",
             type_name(&other)
         ))),
-        Err(err) => Err(ApiError::malformed(format!("Could not parse request object: {err}"))),
+        Err(err) => Err(ApiError::malformed(format!(
+            "Could not parse request object: {err}"
+        ))),
     }
 }
 
@@ -45,7 +47,10 @@ pub fn type_name(value: &Value) -> &'static str {
 }
 
 pub fn wrong_type(field: &str, expected: &str, got: &Value) -> ApiError {
-    ApiError::invalid(format!("Invalid value for parameter {field}: expected {expected}, got {}", type_name(got)))
+    ApiError::invalid(format!(
+        "Invalid value for parameter {field}: expected {expected}, got {}",
+        type_name(got)
+    ))
 }
 
 pub fn missing(field: &str) -> ApiError {
@@ -57,12 +62,21 @@ pub fn as_i64(field: &str, value: &Value) -> ApiResult<i64> {
     match value {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18).map(|f| f as i64))
-            .ok_or_else(|| ApiError::invalid(format!("Invalid value for parameter {field}: {n} is not an int64"))),
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::invalid(format!("Invalid value for parameter {field}: '{s}' is not an int64"))),
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid value for parameter {field}: {n} is not an int64"
+                ))
+            }),
+        Value::String(s) => s.trim().parse().map_err(|_| {
+            ApiError::invalid(format!(
+                "Invalid value for parameter {field}: '{s}' is not an int64"
+            ))
+        }),
         other => Err(wrong_type(field, "an integer", other)),
     }
 }
@@ -102,7 +116,9 @@ fn parse_bool(field: &str, s: &str) -> ApiResult<bool> {
     } else if s.eq_ignore_ascii_case("false") {
         Ok(false)
     } else {
-        Err(ApiError::invalid(format!("Invalid value for parameter {field}: '{s}' is not a boolean")))
+        Err(ApiError::invalid(format!(
+            "Invalid value for parameter {field}: '{s}' is not a boolean"
+        )))
     }
 }
 
@@ -122,16 +138,21 @@ impl Query {
 
     /// The last value given for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     pub fn opt_i64(&self, name: &str) -> ApiResult<Option<i64>> {
         match self.get(name) {
             None | Some("") => Ok(None),
-            Some(raw) => raw
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::invalid(format!("Invalid value for parameter {name}: '{raw}' is not an int64"))),
+            Some(raw) => raw.parse().map(Some).map_err(|_| {
+                ApiError::invalid(format!(
+                    "Invalid value for parameter {name}: '{raw}' is not an int64"
+                ))
+            }),
         }
     }
 
@@ -150,10 +171,16 @@ impl Query {
 /// A 200 JSON response serialised straight from borrowed data.
 pub fn json_ok(value: &impl Serialize) -> ApiResult<Response> {
     let bytes = serde_json::to_vec(value).map_err(|err| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", format!("cannot encode the response: {err}"))
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            format!("cannot encode the response: {err}"),
+        )
     })?;
     let mut response = (StatusCode::OK, bytes).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)
 }
 
@@ -172,7 +199,9 @@ pub fn page_token(kind: &str, offset: usize) -> String {
 pub fn parse_page_token(kind: &str, token: &str) -> ApiResult<usize> {
     use base64::Engine;
     let invalid = || ApiError::invalid(format!("Invalid page token: {token}"));
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| invalid())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let (prefix, offset) = text.split_once(':').ok_or_else(invalid)?;
     if prefix != kind {
@@ -191,7 +220,10 @@ mod tests {
         assert_eq!(parse_body(b"{").unwrap_err().error_code, "MALFORMED_REQUEST");
         assert_eq!(parse_body(b"[1]").unwrap_err().error_code, "MALFORMED_REQUEST");
         let body = parse_body(br#"{"job_id": {"x": 1}, "run_id": "12"}"#).unwrap();
-        assert_eq!(req_i64(&body, "job_id").unwrap_err().error_code, "INVALID_PARAMETER_VALUE");
+        assert_eq!(
+            req_i64(&body, "job_id").unwrap_err().error_code,
+            "INVALID_PARAMETER_VALUE"
+        );
         assert_eq!(req_i64(&body, "run_id").unwrap(), 12);
         assert_eq!(parse_page_token("runs", &page_token("runs", 40)).unwrap(), 40);
         assert!(parse_page_token("jobs", &page_token("runs", 40)).is_err());

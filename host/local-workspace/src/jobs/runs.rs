@@ -68,7 +68,9 @@ fn build_run(store: &mut Store, clock: &Clock, trigger: Trigger<'_>) -> RunRecor
     let has_git = trigger.settings.get("git_source").is_some_and(Value::is_object);
     let mut tasks = Vec::new();
     for task in objects(trigger.settings, "tasks") {
-        let Some(key) = task.get("task_key").and_then(Value::as_str) else { continue };
+        let Some(key) = task.get("task_key").and_then(Value::as_str) else {
+            continue;
+        };
         if !trigger.selected.contains(key) {
             continue;
         }
@@ -95,12 +97,22 @@ fn build_run(store: &mut Store, clock: &Clock, trigger: Trigger<'_>) -> RunRecor
         let rule = if trigger.disposition == Disposition::Skipped {
             None
         } else {
-            scripts::take_rule(store, trigger.job_name, trigger.job_id, key, &trigger.param_values)
+            scripts::take_rule(
+                store,
+                trigger.job_name,
+                trigger.job_id,
+                key,
+                &trigger.param_values,
+            )
         };
         let (pending, run, cleanup) = if is_condition {
             (0, CONDITION_RUN_MS, 0)
         } else {
-            (DEFAULT_PENDING_MS, scripts::default_run_ms(key), DEFAULT_CLEANUP_MS)
+            (
+                DEFAULT_PENDING_MS,
+                scripts::default_run_ms(key),
+                DEFAULT_CLEANUP_MS,
+            )
         };
         let first_run_id = store.next_run_id();
         store.last_run_id += i64::from(max_attempts) - 1;
@@ -108,17 +120,27 @@ fn build_run(store: &mut Store, clock: &Clock, trigger: Trigger<'_>) -> RunRecor
             task_key: key.to_owned(),
             settings: task_settings,
             deps,
-            run_if: task.get("run_if").and_then(Value::as_str).and_then(RunIf::parse).unwrap_or(RunIf::AllSuccess),
+            run_if: task
+                .get("run_if")
+                .and_then(Value::as_str)
+                .and_then(RunIf::parse)
+                .unwrap_or(RunIf::AllSuccess),
             disabled: task.get("disabled").and_then(Value::as_bool).unwrap_or(false),
             condition: condition_task.map(|c| evaluate_condition(c, &trigger.param_values)),
             max_attempts,
             retry_interval_ms: clock.scale(int("min_retry_interval_millis").unwrap_or(0)),
-            retry_on_timeout: task.get("retry_on_timeout").and_then(Value::as_bool).unwrap_or(false),
+            retry_on_timeout: task
+                .get("retry_on_timeout")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             timeout_ms: clock.scale(int("timeout_seconds").unwrap_or(0).saturating_mul(1000)),
             pending_ms: clock.scale(rule.as_ref().and_then(|r| r.pending_ms).unwrap_or(pending)),
             run_ms: clock.scale(rule.as_ref().and_then(|r| r.duration_ms).unwrap_or(run)),
             cleanup_ms: clock.scale(cleanup),
-            outcomes: rule.as_ref().map(|r| r.outcomes.clone()).unwrap_or_else(|| vec![Outcome::Success]),
+            outcomes: rule
+                .as_ref()
+                .map(|r| r.outcomes.clone())
+                .unwrap_or_else(|| vec![Outcome::Success]),
             output: rule.as_ref().and_then(|r| r.output.clone()),
             error: rule.as_ref().and_then(|r| r.error.clone()),
             script_id: rule.as_ref().map(|r| r.script_id),
@@ -131,7 +153,11 @@ fn build_run(store: &mut Store, clock: &Clock, trigger: Trigger<'_>) -> RunRecor
             echo.insert(field.into(), value.clone());
         }
     }
-    let timeout_seconds = trigger.settings.get("timeout_seconds").and_then(Value::as_i64).unwrap_or(0);
+    let timeout_seconds = trigger
+        .settings
+        .get("timeout_seconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     RunRecord {
         run_id,
         job_id: trigger.job_id,
@@ -150,7 +176,11 @@ fn build_run(store: &mut Store, clock: &Clock, trigger: Trigger<'_>) -> RunRecor
         last_reserved_id: store.last_run_id,
         cancelled_at: None,
         promoted_at: None,
-        ended_at: if trigger.disposition == Disposition::Skipped { Some(trigger.now) } else { None },
+        ended_at: if trigger.disposition == Disposition::Skipped {
+            Some(trigger.now)
+        } else {
+            None
+        },
     }
 }
 
@@ -167,7 +197,12 @@ fn evaluate_condition(condition: &Map<String, Value>, params: &HashMap<String, S
             .unwrap_or(raw)
     };
     let (left, right) = (operand("left"), operand("right"));
-    let numbers = || Some((left.trim().parse::<f64>().ok()?, right.trim().parse::<f64>().ok()?));
+    let numbers = || {
+        Some((
+            left.trim().parse::<f64>().ok()?,
+            right.trim().parse::<f64>().ok()?,
+        ))
+    };
     match condition.get("op").and_then(Value::as_str).unwrap_or("EQUAL_TO") {
         "EQUAL_TO" => left == right,
         "NOT_EQUAL" => left != right,
@@ -180,7 +215,11 @@ fn evaluate_condition(condition: &Map<String, Value>, params: &HashMap<String, S
 }
 
 /// The task keys a run-now `only` list selects (`+key` adds its upstream, `key+` its downstream).
-fn select_tasks(settings: &Map<String, Value>, only: Option<&Vec<Value>>, job_id: i64) -> ApiResult<HashSet<String>> {
+fn select_tasks(
+    settings: &Map<String, Value>,
+    only: Option<&Vec<Value>>,
+    job_id: i64,
+) -> ApiResult<HashSet<String>> {
     let graph: Vec<(String, Vec<String>)> = objects(settings, "tasks")
         .filter_map(|task| {
             let key = task.get("task_key")?.as_str()?.to_owned();
@@ -195,16 +234,24 @@ fn select_tasks(settings: &Map<String, Value>, only: Option<&Vec<Value>>, job_id
     };
     let mut selected = HashSet::new();
     for item in only {
-        let raw = item.as_str().ok_or_else(|| wrong_type("only", "an array of task keys", item))?;
+        let raw = item
+            .as_str()
+            .ok_or_else(|| wrong_type("only", "an array of task keys", item))?;
         let (upstream, rest) = raw.strip_prefix('+').map_or((false, raw), |rest| (true, rest));
         let (downstream, key) = rest.strip_suffix('+').map_or((false, rest), |key| (true, key));
         if !graph.iter().any(|(k, _)| k == key) {
-            return Err(ApiError::invalid(format!("Task key '{key}' in only does not exist in job {job_id}")));
+            return Err(ApiError::invalid(format!(
+                "Task key '{key}' in only does not exist in job {job_id}"
+            )));
         }
         let mut stack = vec![key.to_owned()];
         selected.insert(key.to_owned());
         while upstream && let Some(current) = stack.pop() {
-            for dep in graph.iter().filter(|(k, _)| *k == current).flat_map(|(_, deps)| deps) {
+            for dep in graph
+                .iter()
+                .filter(|(k, _)| *k == current)
+                .flat_map(|(_, deps)| deps)
+            {
                 if selected.insert(dep.clone()) {
                     stack.push(dep.clone());
                 }
@@ -230,9 +277,14 @@ fn resolve_parameters(
     let mut list = Vec::new();
     let mut values = HashMap::new();
     for parameter in objects(settings, "parameters") {
-        let Some(name) = parameter.get("name").and_then(Value::as_str) else { continue };
+        let Some(name) = parameter.get("name").and_then(Value::as_str) else {
+            continue;
+        };
         let default = parameter.get("default").map(scripts::scalar).unwrap_or_default();
-        let value = overrides.get(name).map(scripts::scalar).unwrap_or_else(|| default.clone());
+        let value = overrides
+            .get(name)
+            .map(scripts::scalar)
+            .unwrap_or_else(|| default.clone());
         values.insert(name.to_owned(), value.clone());
         list.push(json!({"name": name, "default": default, "value": value}));
     }
@@ -296,7 +348,10 @@ pub fn run_now(state: &AppState, _version: ApiVersion, body: Map<String, Value>)
     let overriding = (!legacy.is_empty()).then_some(Value::Object(legacy));
     let now = state.clock.now_ms();
     let run_id = state.jobs.mutate(now, |store| {
-        let job = store.jobs.get(&job_id).ok_or_else(|| ApiError::job_not_found(job_id))?;
+        let job = store
+            .jobs
+            .get(&job_id)
+            .ok_or_else(|| ApiError::job_not_found(job_id))?;
         let key = token.as_ref().map(|token| format!("job:{job_id}:{token}"));
         if let (Some(key), Some(token)) = (&key, &token)
             && let Some(run_id) = existing_run(store, key, token)?
@@ -304,15 +359,27 @@ pub fn run_now(state: &AppState, _version: ApiVersion, body: Map<String, Value>)
             return Ok(run_id);
         }
         let settings = job.settings.clone();
-        let name = settings.get("name").and_then(Value::as_str).unwrap_or("Untitled").to_owned();
+        let name = settings
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("Untitled")
+            .to_owned();
         if objects(&settings, "tasks").next().is_none() {
             return Err(ApiError::invalid(format!("Job {job_id} has no tasks to run.")));
         }
         let selected = select_tasks(&settings, only, job_id)?;
         let (job_parameters, param_values) = resolve_parameters(&settings, &overrides);
-        let limit = settings.get("max_concurrent_runs").and_then(Value::as_i64).unwrap_or(1);
+        let limit = settings
+            .get("max_concurrent_runs")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let queue_enabled = queue_override
-            .or_else(|| settings.get("queue").and_then(|q| q.get("enabled")).and_then(Value::as_bool))
+            .or_else(|| {
+                settings
+                    .get("queue")
+                    .and_then(|q| q.get("enabled"))
+                    .and_then(Value::as_bool)
+            })
             .unwrap_or(false);
         let disposition = if limit > 0 && store.job_load(job_id, now) < limit {
             Disposition::Started
@@ -360,7 +427,10 @@ pub fn submit(state: &AppState, _version: ApiVersion, mut body: Map<String, Valu
     let token = idempotency_token(&body)?;
     body.remove("idempotency_token");
     settings::validate(&body, true)?;
-    let run_name = opt_str(&body, "run_name")?.filter(|name| !name.is_empty()).unwrap_or("Untitled").to_owned();
+    let run_name = opt_str(&body, "run_name")?
+        .filter(|name| !name.is_empty())
+        .unwrap_or("Untitled")
+        .to_owned();
     let now = state.clock.now_ms();
     let run_id = state.jobs.mutate(now, |store| {
         let key = token.as_ref().map(|token| format!("submit:{token}"));
@@ -446,11 +516,18 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn of(state: &AppState, now: i64) -> Ctx<'_> {
-        Ctx { base_url: &state.base_url, workspace_id: state.config.workspace_id, now }
+        Ctx {
+            base_url: &state.base_url,
+            workspace_id: state.config.workspace_id,
+            now,
+        }
     }
 
     fn page_url(&self, job_id: i64, run_id: i64) -> String {
-        format!("{}/?o={}#job/{job_id}/run/{run_id}", self.base_url, self.workspace_id)
+        format!(
+            "{}/?o={}#job/{job_id}/run/{run_id}",
+            self.base_url, self.workspace_id
+        )
     }
 }
 
@@ -531,7 +608,9 @@ impl StateOut {
         Self::terminal(
             "SKIPPED",
             "MAXIMUM_CONCURRENT_RUNS_REACHED",
-            format!("Skipping this run because the limit of {limit} maximum concurrent runs has been reached."),
+            format!(
+                "Skipping this run because the limit of {limit} maximum concurrent runs has been reached."
+            ),
             false,
             "MAX_CONCURRENT_RUNS_EXCEEDED",
             "CLIENT_ERROR",
@@ -539,7 +618,14 @@ impl StateOut {
     }
 
     fn cancelled() -> Self {
-        Self::terminal("TERMINATED", "CANCELED", "Run cancelled.".into(), true, "USER_CANCELED", "SUCCESS")
+        Self::terminal(
+            "TERMINATED",
+            "CANCELED",
+            "Run cancelled.".into(),
+            true,
+            "USER_CANCELED",
+            "SUCCESS",
+        )
     }
 
     fn insert_into(self, out: &mut Map<String, Value>) {
@@ -549,15 +635,24 @@ impl StateOut {
             state.insert("result_state".into(), json!(result));
         }
         state.insert("state_message".into(), json!(self.message));
-        state.insert("user_cancelled_or_timedout".into(), json!(self.user_cancelled_or_timedout));
+        state.insert(
+            "user_cancelled_or_timedout".into(),
+            json!(self.user_cancelled_or_timedout),
+        );
         let mut status = Map::new();
         status.insert("state".into(), json!(self.status));
         if let Some(reason) = self.queue_reason {
             state.insert("queue_reason".into(), json!(reason));
-            status.insert("queue_details".into(), json!({"code": "MAX_CONCURRENT_RUNS_REACHED", "message": reason}));
+            status.insert(
+                "queue_details".into(),
+                json!({"code": "MAX_CONCURRENT_RUNS_REACHED", "message": reason}),
+            );
         }
         if let Some((code, kind)) = self.termination {
-            status.insert("termination_details".into(), json!({"code": code, "type": kind, "message": self.message}));
+            status.insert(
+                "termination_details".into(),
+                json!({"code": code, "type": kind, "message": self.message}),
+            );
         }
         out.insert("state".into(), Value::Object(state));
         out.insert("status".into(), Value::Object(status));
@@ -566,7 +661,14 @@ impl StateOut {
 
 fn task_done_state(plan: &TaskPlan, result: TaskResult) -> StateOut {
     match result {
-        TaskResult::Success => StateOut::terminal("TERMINATED", "SUCCESS", String::new(), false, "SUCCESS", "SUCCESS"),
+        TaskResult::Success => StateOut::terminal(
+            "TERMINATED",
+            "SUCCESS",
+            String::new(),
+            false,
+            "SUCCESS",
+            "SUCCESS",
+        ),
         TaskResult::Failed => StateOut::terminal(
             "TERMINATED",
             "FAILED",
@@ -575,16 +677,28 @@ fn task_done_state(plan: &TaskPlan, result: TaskResult) -> StateOut {
             "RUN_EXECUTION_ERROR",
             "CLIENT_ERROR",
         ),
-        TaskResult::TimedOut => {
-            StateOut::terminal("TERMINATED", "TIMEDOUT", "Task timed out.".into(), true, "CANCELED", "CLIENT_ERROR")
-        }
-        TaskResult::JobTimedOut => {
-            StateOut::terminal("TERMINATED", "TIMEDOUT", "Run timed out.".into(), true, "CANCELED", "CLIENT_ERROR")
-        }
+        TaskResult::TimedOut => StateOut::terminal(
+            "TERMINATED",
+            "TIMEDOUT",
+            "Task timed out.".into(),
+            true,
+            "CANCELED",
+            "CLIENT_ERROR",
+        ),
+        TaskResult::JobTimedOut => StateOut::terminal(
+            "TERMINATED",
+            "TIMEDOUT",
+            "Run timed out.".into(),
+            true,
+            "CANCELED",
+            "CLIENT_ERROR",
+        ),
         TaskResult::InternalError => StateOut::terminal(
             "INTERNAL_ERROR",
             "FAILED",
-            plan.error.clone().unwrap_or_else(|| "An internal error occurred while running the task.".into()),
+            plan.error
+                .clone()
+                .unwrap_or_else(|| "An internal error occurred while running the task.".into()),
             false,
             "INTERNAL_ERROR",
             "INTERNAL_ERROR",
@@ -614,17 +728,34 @@ fn task_done_state(plan: &TaskPlan, result: TaskResult) -> StateOut {
             "SKIPPED",
             "SUCCESS",
         ),
-        TaskResult::Disabled => {
-            StateOut::terminal("TERMINATED", "DISABLED", "This task is disabled.".into(), false, "DISABLED", "SUCCESS")
-        }
+        TaskResult::Disabled => StateOut::terminal(
+            "TERMINATED",
+            "DISABLED",
+            "This task is disabled.".into(),
+            false,
+            "DISABLED",
+            "SUCCESS",
+        ),
         TaskResult::Unfinished => StateOut::active("RUNNING", "RUNNING"),
     }
 }
 
 fn run_done_state(run: &RunRecord, outcome: RunOutcome) -> StateOut {
-    let key = |task: usize| run.tasks.get(task).map(|t| t.task_key.as_str()).unwrap_or("unknown");
+    let key = |task: usize| {
+        run.tasks
+            .get(task)
+            .map(|t| t.task_key.as_str())
+            .unwrap_or("unknown")
+    };
     match outcome {
-        RunOutcome::Success => StateOut::terminal("TERMINATED", "SUCCESS", String::new(), false, "SUCCESS", "SUCCESS"),
+        RunOutcome::Success => StateOut::terminal(
+            "TERMINATED",
+            "SUCCESS",
+            String::new(),
+            false,
+            "SUCCESS",
+            "SUCCESS",
+        ),
         RunOutcome::SuccessWithFailures => StateOut::terminal(
             "TERMINATED",
             "SUCCESS_WITH_FAILURES",
@@ -642,7 +773,10 @@ fn run_done_state(run: &RunRecord, outcome: RunOutcome) -> StateOut {
             "CLIENT_ERROR",
         ),
         RunOutcome::InternalError { task } => {
-            let detail = task_done_state(&run.tasks[task.min(run.tasks.len().saturating_sub(1))], TaskResult::InternalError);
+            let detail = task_done_state(
+                &run.tasks[task.min(run.tasks.len().saturating_sub(1))],
+                TaskResult::InternalError,
+            );
             StateOut::terminal(
                 "INTERNAL_ERROR",
                 "FAILED",
@@ -660,9 +794,14 @@ fn run_done_state(run: &RunRecord, outcome: RunOutcome) -> StateOut {
             "CANCELED",
             "CLIENT_ERROR",
         ),
-        RunOutcome::JobTimedOut => {
-            StateOut::terminal("TERMINATED", "TIMEDOUT", "Run timed out.".into(), true, "CANCELED", "CLIENT_ERROR")
-        }
+        RunOutcome::JobTimedOut => StateOut::terminal(
+            "TERMINATED",
+            "TIMEDOUT",
+            "Run timed out.".into(),
+            true,
+            "CANCELED",
+            "CLIENT_ERROR",
+        ),
         RunOutcome::Canceled => StateOut::cancelled(),
         RunOutcome::Unfinished => StateOut::active("RUNNING", "RUNNING"),
     }
@@ -710,16 +849,26 @@ struct RenderedTask {
 }
 
 fn has_cluster(task: &TaskPlan) -> bool {
-    ["new_cluster", "job_cluster_key", "existing_cluster_id"].iter().any(|field| task.settings.contains_key(*field))
+    ["new_cluster", "job_cluster_key", "existing_cluster_id"]
+        .iter()
+        .any(|field| task.settings.contains_key(*field))
 }
 
 fn cluster_instance(run: &RunRecord, task: &TaskPlan) -> Value {
     let cluster_id = match task.settings.get("existing_cluster_id").and_then(Value::as_str) {
         Some(id) => id.to_owned(),
         None => {
-            let key = task.settings.get("job_cluster_key").and_then(Value::as_str).unwrap_or(&task.task_key);
+            let key = task
+                .settings
+                .get("job_cluster_key")
+                .and_then(Value::as_str)
+                .unwrap_or(&task.task_key);
             let suffix: String = key.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
-            format!("0101-{:06}-{}", run.run_id % 1_000_000, suffix.to_ascii_lowercase())
+            format!(
+                "0101-{:06}-{}",
+                run.run_id % 1_000_000,
+                suffix.to_ascii_lowercase()
+            )
         }
     };
     json!({"cluster_id": cluster_id, "spark_context_id": format!("{}", run.run_id.wrapping_mul(7919) % 1_000_000_007)})
@@ -773,14 +922,32 @@ fn rendered_tasks(ctx: &Ctx<'_>, d: &Derived<'_>) -> Vec<RenderedTask> {
             .map(|(task, plan)| {
                 let (state, end) = match d.start {
                     RunStart::Skipped => (
-                        StateOut { result: None, termination: None, ..StateOut::skipped(run.max_concurrent_runs) },
+                        StateOut {
+                            result: None,
+                            termination: None,
+                            ..StateOut::skipped(run.max_concurrent_runs)
+                        },
                         run.created,
                     ),
                     RunStart::CancelledInQueue(at) if at <= now => (StateOut::cancelled(), at),
                     _ => (StateOut::queued(run.max_concurrent_runs), 0),
                 };
-                let json = task_json(ctx, run, plan, (plan.first_run_id, 0), state, [0, end, 0, 0, 0, 0], false);
-                RenderedTask { task, run_id: plan.first_run_id, attempt: 0, entry: None, json }
+                let json = task_json(
+                    ctx,
+                    run,
+                    plan,
+                    (plan.first_run_id, 0),
+                    state,
+                    [0, end, 0, 0, 0, 0],
+                    false,
+                );
+                RenderedTask {
+                    task,
+                    run_id: plan.first_run_id,
+                    attempt: 0,
+                    entry: None,
+                    json,
+                }
             })
             .collect();
     };
@@ -801,8 +968,22 @@ fn rendered_tasks(ctx: &Ctx<'_>, d: &Derived<'_>) -> Vec<RenderedTask> {
             };
             let times = entry_times(entry, phase, now);
             let running = entry.executed && now >= entry.running_from;
-            let json = task_json(ctx, run, plan, (entry.run_id, entry.attempt), state, times, running);
-            Some(RenderedTask { task: entry.task, run_id: entry.run_id, attempt: entry.attempt, entry: Some(index), json })
+            let json = task_json(
+                ctx,
+                run,
+                plan,
+                (entry.run_id, entry.attempt),
+                state,
+                times,
+                running,
+            );
+            Some(RenderedTask {
+                task: entry.task,
+                run_id: entry.run_id,
+                attempt: entry.attempt,
+                entry: Some(index),
+                json,
+            })
         })
         .collect()
 }
@@ -817,11 +998,23 @@ fn entry_times(entry: &Entry, phase: Phase, now: i64) -> [i64; 6] {
     if !entry.executed {
         return [start, entry.end, 0, 0, 0, 0];
     }
-    let setup = if now >= entry.running_from { entry.running_from - start } else { 0 };
-    let execution = if now >= entry.stop && entry.stop != NEVER { entry.stop - entry.running_from } else { 0 };
+    let setup = if now >= entry.running_from {
+        entry.running_from - start
+    } else {
+        0
+    };
+    let execution = if now >= entry.stop && entry.stop != NEVER {
+        entry.stop - entry.running_from
+    } else {
+        0
+    };
     let done = matches!(phase, Phase::Done(_));
     let cleanup = if done { entry.end - entry.stop } else { 0 };
-    let (end, duration) = if done { (entry.end, entry.end - start) } else { (0, 0) };
+    let (end, duration) = if done {
+        (entry.end, entry.end - start)
+    } else {
+        (0, 0)
+    };
     [start, end, setup, execution, cleanup, duration]
 }
 
@@ -863,7 +1056,10 @@ fn run_json(ctx: &Ctx<'_>, d: &Derived<'_>, tasks: TasksOut) -> (Map<String, Val
     out.insert("execution_duration".into(), json!(0));
     out.insert("cleanup_duration".into(), json!(0));
     out.insert("end_time".into(), json!(end));
-    out.insert("run_duration".into(), json!(if terminal { end - run.created } else { 0 }));
+    out.insert(
+        "run_duration".into(),
+        json!(if terminal { end - run.created } else { 0 }),
+    );
     out.insert("queue_duration".into(), json!(queue_duration));
     out.insert("trigger".into(), json!("ONE_TIME"));
     out.insert("run_name".into(), json!(run.run_name));
@@ -892,7 +1088,10 @@ fn run_json(ctx: &Ctx<'_>, d: &Derived<'_>, tasks: TasksOut) -> (Map<String, Val
     };
     let mut more = false;
     if !matches!(tasks, TasksOut::None) {
-        let rendered: Vec<Value> = rendered_tasks(ctx, d).into_iter().map(|t| Value::Object(t.json)).collect();
+        let rendered: Vec<Value> = rendered_tasks(ctx, d)
+            .into_iter()
+            .map(|t| Value::Object(t.json))
+            .collect();
         let (page, cut) = window(&rendered);
         more |= cut;
         out.insert("tasks".into(), Value::Array(page));
@@ -956,8 +1155,10 @@ fn task_run_json(d: &Derived<'_>, task: &RenderedTask) -> Map<String, Value> {
     out
 }
 
-fn find<'a>(store: &'a Store, run_id: i64) -> ApiResult<(&'a RunRecord, Option<(usize, u32)>)> {
-    store.find_run(run_id).ok_or_else(|| ApiError::run_not_found(run_id))
+fn find(store: &Store, run_id: i64) -> ApiResult<(&RunRecord, Option<(usize, u32)>)> {
+    store
+        .find_run(run_id)
+        .ok_or_else(|| ApiError::run_not_found(run_id))
 }
 
 /// `GET /jobs/runs/get`.
@@ -980,13 +1181,23 @@ pub fn get(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<Re
         Some(token) => parse_page_token(RUN_OUTPUT_PAGE_KIND, token)?,
         None => 0,
     };
-    let tasks = if version >= ApiVersion::V22 { TasksOut::Window(offset, PAGE) } else { TasksOut::All };
+    let tasks = if version >= ApiVersion::V22 {
+        TasksOut::Window(offset, PAGE)
+    } else {
+        TasksOut::All
+    };
     let (mut out, more) = run_json(&ctx, &d, tasks);
     if more {
-        out.insert("next_page_token".into(), json!(page_token(RUN_OUTPUT_PAGE_KIND, offset + PAGE)));
+        out.insert(
+            "next_page_token".into(),
+            json!(page_token(RUN_OUTPUT_PAGE_KIND, offset + PAGE)),
+        );
     }
     if offset > 0 {
-        out.insert("prev_page_token".into(), json!(page_token(RUN_OUTPUT_PAGE_KIND, offset.saturating_sub(PAGE))));
+        out.insert(
+            "prev_page_token".into(),
+            json!(page_token(RUN_OUTPUT_PAGE_KIND, offset.saturating_sub(PAGE))),
+        );
     }
     json_ok(&out)
 }
@@ -997,7 +1208,9 @@ pub fn list(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<R
     let active_only = query.bool("active_only")?;
     let completed_only = query.bool("completed_only")?;
     if active_only && completed_only {
-        return Err(ApiError::invalid("active_only and completed_only cannot both be true"));
+        return Err(ApiError::invalid(
+            "active_only and completed_only cannot both be true",
+        ));
     }
     let limit = match query.opt_i64("limit")?.unwrap_or(RUNS_LIST_DEFAULT) {
         0 => RUNS_LIST_MAX,
@@ -1013,7 +1226,9 @@ pub fn list(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<R
         Some(token) => parse_page_token(RUNS_LIST_KIND, token)?,
         None => match query.opt_i64("offset")? {
             Some(offset) if offset < 0 => {
-                return Err(ApiError::invalid(format!("offset must be non-negative, got {offset}")));
+                return Err(ApiError::invalid(format!(
+                    "offset must be non-negative, got {offset}"
+                )));
             }
             Some(offset) => usize::try_from(offset).unwrap_or(0),
             None => 0,
@@ -1076,10 +1291,16 @@ fn list_response(runs: Vec<Value>, has_more: bool, offset: usize, limit: usize) 
     }
     out.insert("has_more".into(), json!(has_more));
     if has_more {
-        out.insert("next_page_token".into(), json!(page_token(RUNS_LIST_KIND, offset + limit)));
+        out.insert(
+            "next_page_token".into(),
+            json!(page_token(RUNS_LIST_KIND, offset + limit)),
+        );
     }
     if offset > 0 {
-        out.insert("prev_page_token".into(), json!(page_token(RUNS_LIST_KIND, offset.saturating_sub(limit))));
+        out.insert(
+            "prev_page_token".into(),
+            json!(page_token(RUNS_LIST_KIND, offset.saturating_sub(limit))),
+        );
     }
     json_ok(&out)
 }
@@ -1109,22 +1330,38 @@ pub fn get_output(state: &AppState, _version: ApiVersion, query: &Query) -> ApiR
         },
         _ => None,
     };
-    let is_python = ["spark_python_task", "python_wheel_task"].iter().any(|k| plan.settings.contains_key(*k));
+    let is_python = ["spark_python_task", "python_wheel_task"]
+        .iter()
+        .any(|k| plan.settings.contains_key(*k));
     match result {
         Some(TaskResult::Success) => {
             if is_python {
-                let logs = plan.output.clone().unwrap_or_else(|| format!("task {} finished\n", plan.task_key));
+                let logs = plan
+                    .output
+                    .clone()
+                    .unwrap_or_else(|| format!("task {} finished\n", plan.task_key));
                 out.insert("logs".into(), json!(logs));
                 out.insert("logs_truncated".into(), json!(false));
             } else if let Some(output) = &plan.output {
-                out.insert("notebook_output".into(), json!({"result": output, "truncated": false}));
+                out.insert(
+                    "notebook_output".into(),
+                    json!({"result": output, "truncated": false}),
+                );
             }
         }
-        Some(result @ (TaskResult::Failed | TaskResult::InternalError | TaskResult::TimedOut | TaskResult::JobTimedOut)) => {
+        Some(
+            result @ (TaskResult::Failed
+            | TaskResult::InternalError
+            | TaskResult::TimedOut
+            | TaskResult::JobTimedOut),
+        ) => {
             let error = match result {
                 TaskResult::TimedOut | TaskResult::JobTimedOut => "Run timed out".to_owned(),
                 _ => plan.error.clone().unwrap_or_else(|| {
-                    format!("Exception: task {} failed (scripted by the local workspace)", plan.task_key)
+                    format!(
+                        "Exception: task {} failed (scripted by the local workspace)",
+                        plan.task_key
+                    )
                 }),
             };
             if is_python {
@@ -1184,7 +1421,9 @@ pub fn cancel_all(state: &AppState, _version: ApiVersion, body: Map<String, Valu
     let job_id = opt_i64(&body, "job_id")?;
     let queued_only = opt_bool(&body, "all_queued_runs")?.unwrap_or(false);
     if job_id.is_none() && !queued_only {
-        return Err(ApiError::invalid("Either job_id or all_queued_runs must be specified"));
+        return Err(ApiError::invalid(
+            "Either job_id or all_queued_runs must be specified",
+        ));
     }
     let now = state.clock.now_ms();
     state.jobs.mutate(now, |store| {
@@ -1242,7 +1481,9 @@ mod tests {
         let params = HashMap::from([("rows".to_owned(), "1000".to_owned())]);
         let cond = |v: Value| evaluate_condition(v.as_object().unwrap(), &params);
         assert!(cond(json!({"op": "EQUAL_TO", "left": "a", "right": "a"})));
-        assert!(cond(json!({"op": "GREATER_THAN", "left": "{{job.parameters.rows}}", "right": "10"})));
+        assert!(cond(
+            json!({"op": "GREATER_THAN", "left": "{{job.parameters.rows}}", "right": "10"})
+        ));
         assert!(!cond(json!({"op": "LESS_THAN", "left": "x", "right": "10"})));
         assert!(cond(json!({"op": "NOT_EQUAL", "left": "1", "right": "2"})));
     }
@@ -1256,8 +1497,10 @@ mod tests {
         ]});
         let settings = settings.as_object().unwrap();
         let pick = |only: Value| {
-            let mut keys: Vec<String> =
-                select_tasks(settings, only.as_array(), 1).unwrap().into_iter().collect();
+            let mut keys: Vec<String> = select_tasks(settings, only.as_array(), 1)
+                .unwrap()
+                .into_iter()
+                .collect();
             keys.sort();
             keys
         };

@@ -77,7 +77,9 @@ fn default_outcomes() -> Vec<Outcome> {
 impl ScriptRule {
     fn validate(&self) -> ApiResult<()> {
         if self.outcomes.is_empty() {
-            return Err(ApiError::invalid("outcomes must list at least one of SUCCESS, FAILED, TIMEDOUT, INTERNAL_ERROR, HANG"));
+            return Err(ApiError::invalid(
+                "outcomes must list at least one of SUCCESS, FAILED, TIMEDOUT, INTERNAL_ERROR, HANG",
+            ));
         }
         for (field, value) in [("duration_ms", self.duration_ms), ("pending_ms", self.pending_ms)] {
             if value.is_some_and(|ms| ms < 0) {
@@ -85,22 +87,37 @@ impl ScriptRule {
             }
         }
         if self.remaining == Some(0) {
-            return Err(ApiError::invalid("remaining must be at least 1 (omit it for a rule that never expires)"));
+            return Err(ApiError::invalid(
+                "remaining must be at least 1 (omit it for a rule that never expires)",
+            ));
         }
         if let Some(parameters) = &self.parameters
-            && let Some((name, _)) = parameters.iter().find(|(_, v)| !(v.is_string() || v.is_number() || v.is_boolean()))
+            && let Some((name, _)) = parameters
+                .iter()
+                .find(|(_, v)| !(v.is_string() || v.is_number() || v.is_boolean()))
         {
             return Err(ApiError::invalid(format!("parameters.{name} must be a string")));
         }
         Ok(())
     }
 
-    fn matches(&self, job_name: &str, job_id: i64, task_key: &str, parameters: &HashMap<String, String>) -> bool {
+    fn matches(
+        &self,
+        job_name: &str,
+        job_id: i64,
+        task_key: &str,
+        parameters: &HashMap<String, String>,
+    ) -> bool {
         self.job_id.is_none_or(|id| id == job_id)
             && self.task_key.as_deref().is_none_or(|key| key == task_key)
-            && self.job_name.as_deref().is_none_or(|pattern| glob(pattern, job_name))
+            && self
+                .job_name
+                .as_deref()
+                .is_none_or(|pattern| glob(pattern, job_name))
             && self.parameters.as_ref().is_none_or(|wanted| {
-                wanted.iter().all(|(name, value)| parameters.get(name).is_some_and(|have| *have == scalar(value)))
+                wanted
+                    .iter()
+                    .all(|(name, value)| parameters.get(name).is_some_and(|have| *have == scalar(value)))
             })
     }
 }
@@ -145,7 +162,10 @@ pub fn take_rule(
     task_key: &str,
     parameters: &HashMap<String, String>,
 ) -> Option<ScriptRule> {
-    let index = store.scripts.iter().rposition(|rule| rule.matches(job_name, job_id, task_key, parameters))?;
+    let index = store
+        .scripts
+        .iter()
+        .rposition(|rule| rule.matches(job_name, job_id, task_key, parameters))?;
     let rule = store.scripts[index].clone();
     if let Some(remaining) = store.scripts[index].remaining.as_mut() {
         *remaining = remaining.saturating_sub(1);
@@ -178,13 +198,17 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
 
 /// `DELETE /_local/scripts`: removes every rule.
 pub async fn clear(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let deleted = state.jobs.mutate(state.clock.now_ms(), |store| Ok(std::mem::take(&mut store.scripts).len()))?;
+    let deleted = state.jobs.mutate(state.clock.now_ms(), |store| {
+        Ok(std::mem::take(&mut store.scripts).len())
+    })?;
     json_ok(&json!({ "deleted": deleted }))
 }
 
 /// `DELETE /_local/scripts/{id}`.
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id: u64 = id.parse().map_err(|_| ApiError::invalid(format!("Invalid script id: {id}")))?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::invalid(format!("Invalid script id: {id}")))?;
     state.jobs.mutate(state.clock.now_ms(), |store| {
         let before = store.scripts.len();
         store.scripts.retain(|rule| rule.script_id != id);
@@ -202,16 +226,25 @@ pub async fn get_config(State(state): State<AppState>) -> Result<Response, ApiEr
 }
 
 /// `POST /_local/config {"run_speed": 500}`: changes the speed of runs triggered from now on.
-pub async fn set_config(State(state): State<AppState>, body: axum::body::Bytes) -> Result<Response, ApiError> {
+pub async fn set_config(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     let body = parse_body(&body)?;
     if let Some(speed) = body.get("run_speed") {
-        let speed = speed.as_f64().ok_or_else(|| ApiError::invalid("run_speed must be a positive number"))?;
+        let speed = speed
+            .as_f64()
+            .ok_or_else(|| ApiError::invalid("run_speed must be a positive number"))?;
         if !state.clock.set_speed(speed) {
-            return Err(ApiError::invalid(format!("run_speed must be a positive number, got {speed}")));
+            return Err(ApiError::invalid(format!(
+                "run_speed must be a positive number, got {speed}"
+            )));
         }
     }
     if let Some(field) = body.keys().find(|key| *key != "run_speed") {
-        return Err(ApiError::invalid(format!("Unknown config field: {field} (known: run_speed)")));
+        return Err(ApiError::invalid(format!(
+            "Unknown config field: {field} (known: run_speed)"
+        )));
     }
     json_ok(&json!({ "run_speed": state.clock.speed() }))
 }
@@ -283,14 +316,26 @@ mod tests {
         store.scripts.push(rule(1, vec![Outcome::Failed], None));
         store.scripts.push(rule(2, vec![Outcome::Hang], Some(1)));
         let none = HashMap::new();
-        assert_eq!(take_rule(&mut store, "customer", 1, "t", &none).map(|r| r.script_id), Some(2));
-        assert_eq!(take_rule(&mut store, "customer", 1, "t", &none).map(|r| r.script_id), Some(1));
+        assert_eq!(
+            take_rule(&mut store, "customer", 1, "t", &none).map(|r| r.script_id),
+            Some(2)
+        );
+        assert_eq!(
+            take_rule(&mut store, "customer", 1, "t", &none).map(|r| r.script_id),
+            Some(1)
+        );
         assert!(take_rule(&mut store, "other", 1, "t", &none).is_none());
         let mut with_params = rule(3, vec![Outcome::Success], None);
         with_params.parameters = Some(json!({"canary": "true"}).as_object().cloned().unwrap());
         store.scripts.push(with_params);
         let params = HashMap::from([("canary".to_owned(), "true".to_owned())]);
-        assert_eq!(take_rule(&mut store, "customer", 1, "t", &params).map(|r| r.script_id), Some(3));
-        assert_eq!(take_rule(&mut store, "customer", 1, "t", &none).map(|r| r.script_id), Some(1));
+        assert_eq!(
+            take_rule(&mut store, "customer", 1, "t", &params).map(|r| r.script_id),
+            Some(3)
+        );
+        assert_eq!(
+            take_rule(&mut store, "customer", 1, "t", &none).map(|r| r.script_id),
+            Some(1)
+        );
     }
 }

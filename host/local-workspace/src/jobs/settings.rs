@@ -27,8 +27,12 @@ pub const PAGE: usize = 100;
 /// The arrays 2.2 `jobs/get` pages through.
 pub const PAGED_ARRAYS: [&str; 4] = ["tasks", "job_clusters", "environments", "parameters"];
 /// Arrays `jobs/update` merges by key instead of replacing.
-const KEYED_ARRAYS: [(&str, &str); 4] =
-    [("tasks", "task_key"), ("job_clusters", "job_cluster_key"), ("environments", "environment_key"), ("parameters", "name")];
+const KEYED_ARRAYS: [(&str, &str); 4] = [
+    ("tasks", "task_key"),
+    ("job_clusters", "job_cluster_key"),
+    ("environments", "environment_key"),
+    ("parameters", "name"),
+];
 const PAUSE_STATUSES: [&str; 2] = ["UNPAUSED", "PAUSED"];
 /// Canonical spellings (clients map unknown enum strings to nothing, so echo these exactly).
 const GIT_PROVIDERS: [&str; 8] = [
@@ -43,11 +47,15 @@ const GIT_PROVIDERS: [&str; 8] = [
 ];
 
 fn object<'a>(field: &str, value: &'a Value) -> ApiResult<&'a Map<String, Value>> {
-    value.as_object().ok_or_else(|| wrong_type(field, "an object", value))
+    value
+        .as_object()
+        .ok_or_else(|| wrong_type(field, "an object", value))
 }
 
 fn array<'a>(field: &str, value: &'a Value) -> ApiResult<&'a Vec<Value>> {
-    value.as_array().ok_or_else(|| wrong_type(field, "an array", value))
+    value
+        .as_array()
+        .ok_or_else(|| wrong_type(field, "an array", value))
 }
 
 fn opt_object<'a>(obj: &'a Map<String, Value>, field: &str) -> ApiResult<Option<&'a Map<String, Value>>> {
@@ -68,11 +76,14 @@ fn opt_array<'a>(obj: &'a Map<String, Value>, field: &str) -> ApiResult<Option<&
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.chars().count() <= MAX_KEY_CHARS
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn key_field<'a>(obj: &'a Map<String, Value>, field: &str, what: &str) -> ApiResult<&'a str> {
-    let key = opt_str(obj, field)?.ok_or_else(|| ApiError::invalid(format!("Missing required field: {what}.{field}")))?;
+    let key = opt_str(obj, field)?
+        .ok_or_else(|| ApiError::invalid(format!("Missing required field: {what}.{field}")))?;
     if !valid_key(key) {
         return Err(ApiError::invalid(format!(
             "Invalid {field} '{key}': it must be 1 to {MAX_KEY_CHARS} characters of letters, digits, '_' and '-'"
@@ -112,7 +123,9 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
     if let Some(timeout) = opt_i64(settings, "timeout_seconds")?
         && timeout < 0
     {
-        return Err(ApiError::invalid(format!("timeout_seconds must be non-negative, got {timeout}")));
+        return Err(ApiError::invalid(format!(
+            "timeout_seconds must be non-negative, got {timeout}"
+        )));
     }
     if let Some(max) = opt_i64(settings, "max_concurrent_runs")?
         && !(0..=MAX_CONCURRENT_RUNS).contains(&max)
@@ -135,7 +148,8 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
         }
     }
     if let Some(queue) = opt_object(settings, "queue")? {
-        opt_bool(queue, "enabled")?.ok_or_else(|| ApiError::invalid("Missing required field: queue.enabled"))?;
+        opt_bool(queue, "enabled")?
+            .ok_or_else(|| ApiError::invalid("Missing required field: queue.enabled"))?;
     }
     if let Some(run_as) = opt_object(settings, "run_as")? {
         let mut given = 0;
@@ -151,7 +165,8 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
     let mut triggers = Vec::new();
     if let Some(schedule) = opt_object(settings, "schedule")? {
         for field in ["quartz_cron_expression", "timezone_id"] {
-            opt_str(schedule, field)?.ok_or_else(|| ApiError::invalid(format!("Missing required field: schedule.{field}")))?;
+            opt_str(schedule, field)?
+                .ok_or_else(|| ApiError::invalid(format!("Missing required field: schedule.{field}")))?;
         }
         pause_status(schedule, "schedule")?;
         triggers.push("schedule");
@@ -172,7 +187,8 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
         )));
     }
     if let Some(git) = opt_object(settings, "git_source")? {
-        opt_str(git, "git_url")?.ok_or_else(|| ApiError::invalid("Missing required field: git_source.git_url"))?;
+        opt_str(git, "git_url")?
+            .ok_or_else(|| ApiError::invalid("Missing required field: git_source.git_url"))?;
         let provider = opt_str(git, "git_provider")?;
         if provider.and_then(canonical_git_provider).is_none() {
             return Err(ApiError::invalid(
@@ -180,7 +196,12 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
             ));
         }
     }
-    for field in ["email_notifications", "webhook_notifications", "notification_settings", "health"] {
+    for field in [
+        "email_notifications",
+        "webhook_notifications",
+        "notification_settings",
+        "health",
+    ] {
         opt_object(settings, field)?;
     }
 
@@ -196,10 +217,14 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
             let cluster = object("job_clusters", cluster)?;
             let key = key_field(cluster, "job_cluster_key", "job_clusters")?;
             if !cluster_keys.insert(key) {
-                return Err(ApiError::invalid(format!("Duplicate job_cluster_key '{key}': job cluster keys must be unique")));
+                return Err(ApiError::invalid(format!(
+                    "Duplicate job_cluster_key '{key}': job cluster keys must be unique"
+                )));
             }
             opt_object(cluster, "new_cluster")?.ok_or_else(|| {
-                ApiError::invalid(format!("Missing required field: job_clusters.new_cluster (job cluster '{key}')"))
+                ApiError::invalid(format!(
+                    "Missing required field: job_clusters.new_cluster (job cluster '{key}')"
+                ))
             })?;
         }
     }
@@ -215,7 +240,9 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
             let environment = object("environments", environment)?;
             let key = key_field(environment, "environment_key", "environments")?;
             if !environment_keys.insert(key) {
-                return Err(ApiError::invalid(format!("Duplicate environment_key '{key}': environment keys must be unique")));
+                return Err(ApiError::invalid(format!(
+                    "Duplicate environment_key '{key}': environment keys must be unique"
+                )));
             }
         }
     }
@@ -223,19 +250,28 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
         let mut names = HashSet::new();
         for parameter in parameters {
             let parameter = object("parameters", parameter)?;
-            let name = opt_str(parameter, "name")?.ok_or_else(|| ApiError::invalid("Missing required field: parameters.name"))?;
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            let name = opt_str(parameter, "name")?
+                .ok_or_else(|| ApiError::invalid("Missing required field: parameters.name"))?;
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
                 return Err(ApiError::invalid(format!(
                     "Invalid parameter name '{name}': use letters, digits, '_', '-' and '.'"
                 )));
             }
             if !names.insert(name) {
-                return Err(ApiError::invalid(format!("Duplicate job parameter name '{name}'")));
+                return Err(ApiError::invalid(format!(
+                    "Duplicate job parameter name '{name}'"
+                )));
             }
             match parameter.get("default") {
                 Some(Value::String(_)) => {}
                 None | Some(Value::Null) => {
-                    return Err(ApiError::invalid(format!("Missing required field: parameters.default (parameter '{name}')")));
+                    return Err(ApiError::invalid(format!(
+                        "Missing required field: parameters.default (parameter '{name}')"
+                    )));
                 }
                 Some(other) => return Err(wrong_type("parameters.default", "a string", other)),
             }
@@ -263,7 +299,9 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
         let task = object("tasks", task)?;
         let key = key_field(task, "task_key", "tasks")?;
         if !keys.insert(key) {
-            return Err(ApiError::invalid(format!("Duplicate task_key '{key}': task keys must be unique within a job")));
+            return Err(ApiError::invalid(format!(
+                "Duplicate task_key '{key}': task keys must be unique within a job"
+            )));
         }
         graph.push((key, validate_task(task, key, &cluster_keys, &environment_keys)?));
     }
@@ -280,7 +318,10 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
         }
     }
     if let Some(cycle) = find_cycle(&graph) {
-        return Err(ApiError::invalid(format!("The task dependency graph has a cycle: {}", cycle.join(" -> "))));
+        return Err(ApiError::invalid(format!(
+            "The task dependency graph has a cycle: {}",
+            cycle.join(" -> ")
+        )));
     }
     Ok(())
 }
@@ -307,11 +348,17 @@ fn validate_task<'a>(
             RunIf::NAMES.join(", ")
         )));
     }
-    for (field, min) in [("timeout_seconds", 0), ("max_retries", -1), ("min_retry_interval_millis", 0)] {
+    for (field, min) in [
+        ("timeout_seconds", 0),
+        ("max_retries", -1),
+        ("min_retry_interval_millis", 0),
+    ] {
         if let Some(value) = opt_i64(task, field)?
             && value < min
         {
-            return Err(ApiError::invalid(format!("Invalid {field} {value} for task '{key}': must be at least {min}")));
+            return Err(ApiError::invalid(format!(
+                "Invalid {field} {value} for task '{key}': must be at least {min}"
+            )));
         }
     }
     opt_bool(task, "retry_on_timeout")?;
@@ -330,7 +377,10 @@ fn validate_task<'a>(
             "Task '{key}' uses environment_key '{environment}', which is not defined in environments"
         )));
     }
-    let kinds: Vec<&String> = task.keys().filter(|k| k.ends_with("_task") && !task[k.as_str()].is_null()).collect();
+    let kinds: Vec<&String> = task
+        .keys()
+        .filter(|k| k.ends_with("_task") && !task[k.as_str()].is_null())
+        .collect();
     if kinds.len() != 1 {
         return Err(ApiError::invalid(format!(
             "Task '{key}' must specify exactly one task type (such as notebook_task or spark_python_task), got {}",
@@ -338,14 +388,18 @@ fn validate_task<'a>(
         )));
     }
     if !task[kinds[0].as_str()].is_object() {
-        return Err(wrong_type(&format!("tasks.{}", kinds[0]), "an object", &task[kinds[0].as_str()]));
+        return Err(wrong_type(
+            &format!("tasks.{}", kinds[0]),
+            "an object",
+            &task[kinds[0].as_str()],
+        ));
     }
     let mut deps = Vec::new();
     if let Some(depends_on) = opt_array(task, "depends_on")? {
         for dep in depends_on {
             let dep = object("depends_on", dep)?;
-            let upstream =
-                opt_str(dep, "task_key")?.ok_or_else(|| ApiError::invalid("Missing required field: depends_on.task_key"))?;
+            let upstream = opt_str(dep, "task_key")?
+                .ok_or_else(|| ApiError::invalid("Missing required field: depends_on.task_key"))?;
             if let Some(outcome) = opt_str(dep, "outcome")?
                 && outcome != "true"
                 && outcome != "false"
@@ -398,7 +452,10 @@ fn find_cycle<'a>(graph: &[(&'a str, Vec<&'a str>)]) -> Option<Vec<&'a str>> {
 }
 
 fn canonical_git_provider(provider: &str) -> Option<&'static str> {
-    GIT_PROVIDERS.iter().copied().find(|p| p.eq_ignore_ascii_case(provider))
+    GIT_PROVIDERS
+        .iter()
+        .copied()
+        .find(|p| p.eq_ignore_ascii_case(provider))
 }
 
 /// Applies the defaults a real workspace returns on read. `fresh`: create/reset (full settings),
@@ -424,7 +481,10 @@ pub fn apply_defaults(settings: &mut Map<String, Value>, version: ApiVersion, fr
     }
     let has_git = settings.get("git_source").is_some_and(Value::is_object);
     if let Some(Value::Object(git)) = settings.get_mut("git_source")
-        && let Some(provider) = git.get("git_provider").and_then(Value::as_str).and_then(canonical_git_provider)
+        && let Some(provider) = git
+            .get("git_provider")
+            .and_then(Value::as_str)
+            .and_then(canonical_git_provider)
     {
         git.insert("git_provider".into(), json!(provider));
     }
@@ -444,9 +504,11 @@ pub fn apply_defaults(settings: &mut Map<String, Value>, version: ApiVersion, fr
 
 /// Per-task defaults: `run_if`, `timeout_seconds`, `email_notifications`, notebook `source`.
 pub fn apply_task_defaults(task: &mut Map<String, Value>, has_git: bool) {
-    for (field, default) in
-        [("run_if", json!("ALL_SUCCESS")), ("timeout_seconds", json!(0)), ("email_notifications", json!({}))]
-    {
+    for (field, default) in [
+        ("run_if", json!("ALL_SUCCESS")),
+        ("timeout_seconds", json!(0)),
+        ("email_notifications", json!({})),
+    ] {
         if task.get(field).is_none_or(Value::is_null) {
             task.insert(field.into(), default);
         }
@@ -464,7 +526,11 @@ pub fn apply_task_defaults(task: &mut Map<String, Value>, has_git: bool) {
 /// `jobs/update`: removes `fields_to_remove` (top-level names, or `tasks/<key>`-style array
 /// entries), then sets every top-level field of `new_settings`, merging the keyed arrays entry by
 /// entry (a matching key replaces the entry, a new key is appended).
-pub fn merge_update(current: &mut Map<String, Value>, new_settings: Map<String, Value>, remove: &[String]) -> ApiResult<()> {
+pub fn merge_update(
+    current: &mut Map<String, Value>,
+    new_settings: Map<String, Value>,
+    remove: &[String],
+) -> ApiResult<()> {
     for field in remove {
         match field.split_once('/') {
             Some((name, key)) => {
@@ -483,16 +549,24 @@ pub fn merge_update(current: &mut Map<String, Value>, new_settings: Map<String, 
         }
     }
     for (field, value) in new_settings {
-        let keyed = KEYED_ARRAYS.iter().find(|(array, _)| *array == field).map(|&(_, key)| key);
+        let keyed = KEYED_ARRAYS
+            .iter()
+            .find(|(array, _)| *array == field)
+            .map(|&(_, key)| key);
         match (keyed, value, current.get_mut(&field)) {
             (Some(key_field), Value::Array(entries), Some(Value::Array(existing))) => {
                 for entry in entries {
                     let key = entry
                         .get(key_field)
                         .and_then(Value::as_str)
-                        .ok_or_else(|| ApiError::invalid(format!("Missing required field: {field}.{key_field}")))?
+                        .ok_or_else(|| {
+                            ApiError::invalid(format!("Missing required field: {field}.{key_field}"))
+                        })?
                         .to_owned();
-                    match existing.iter_mut().find(|item| item.get(key_field).and_then(Value::as_str) == Some(&key)) {
+                    match existing
+                        .iter_mut()
+                        .find(|item| item.get(key_field).and_then(Value::as_str) == Some(&key))
+                    {
                         Some(slot) => *slot = entry,
                         None => existing.push(entry),
                     }
@@ -508,7 +582,11 @@ pub fn merge_update(current: &mut Map<String, Value>, new_settings: Map<String, 
 
 /// The longest of the paged arrays.
 pub fn max_paged_len(settings: &Map<String, Value>) -> usize {
-    PAGED_ARRAYS.iter().filter_map(|field| settings.get(*field)?.as_array().map(Vec::len)).max().unwrap_or(0)
+    PAGED_ARRAYS
+        .iter()
+        .filter_map(|field| settings.get(*field)?.as_array().map(Vec::len))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Serialises settings without copying: optionally only a window of the paged arrays, optionally
@@ -541,8 +619,16 @@ impl Serialize for SettingsView<'_> {
 }
 
 /// The value of `field` if it is an array of objects, for error-free iteration.
-pub fn objects<'a>(settings: &'a Map<String, Value>, field: &str) -> impl Iterator<Item = &'a Map<String, Value>> {
-    settings.get(field).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object)
+pub fn objects<'a>(
+    settings: &'a Map<String, Value>,
+    field: &str,
+) -> impl Iterator<Item = &'a Map<String, Value>> {
+    settings
+        .get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
 }
 
 #[cfg(test)]
@@ -569,8 +655,10 @@ mod tests {
         let mut b = nb("b");
         b["depends_on"] = json!([{"task_key": "a"}]);
         assert!(err(json!({"tasks": [a, b]})).contains("cycle: a -> b -> a"));
-        assert!(err(json!({"schedule": {"quartz_cron_expression": "x", "timezone_id": "UTC"}, "continuous": {}}))
-            .contains("only one of"));
+        assert!(
+            err(json!({"schedule": {"quartz_cron_expression": "x", "timezone_id": "UTC"}, "continuous": {}}))
+                .contains("only one of")
+        );
         assert!(err(json!({"schedule": {"quartz_cron_expression": "x", "timezone_id": "UTC", "pause_status": "NOPE"}}))
             .contains("pause_status"));
         let mut t = nb("a");
@@ -592,7 +680,8 @@ mod tests {
 
     #[test]
     fn defaults_are_the_ones_clients_diff_against() {
-        let mut s = settings(json!({"tasks": [nb("a")], "git_source": {"git_url": "u", "git_provider": "GITHUB"}}));
+        let mut s =
+            settings(json!({"tasks": [nb("a")], "git_source": {"git_url": "u", "git_provider": "GITHUB"}}));
         apply_defaults(&mut s, ApiVersion::V22, true);
         assert_eq!(s["name"], "Untitled");
         assert_eq!(s["format"], "MULTI_TASK");
@@ -608,7 +697,8 @@ mod tests {
 
     #[test]
     fn update_merges_keyed_arrays_and_removes_fields() {
-        let mut s = settings(json!({"tasks": [nb("a"), nb("b")], "schedule": {"x": 1}, "timeout_seconds": 5}));
+        let mut s =
+            settings(json!({"tasks": [nb("a"), nb("b")], "schedule": {"x": 1}, "timeout_seconds": 5}));
         let mut a2 = nb("a");
         a2["notebook_task"]["notebook_path"] = json!("/y");
         merge_update(
@@ -617,7 +707,9 @@ mod tests {
             &["schedule".to_owned(), "tasks/b".to_owned()],
         )
         .unwrap();
-        let keys: Vec<&str> = objects(&s, "tasks").map(|t| t["task_key"].as_str().unwrap()).collect();
+        let keys: Vec<&str> = objects(&s, "tasks")
+            .map(|t| t["task_key"].as_str().unwrap())
+            .collect();
         assert_eq!(keys, ["a", "c"]);
         assert_eq!(s["tasks"][0]["notebook_task"]["notebook_path"], "/y");
         assert!(s.get("schedule").is_none());
@@ -628,10 +720,20 @@ mod tests {
     fn views_page_arrays_without_copying() {
         let tasks: Vec<Value> = (0..150).map(|i| nb(&format!("t{i}"))).collect();
         let s = settings(json!({"name": "n", "tasks": tasks, "job_clusters": []}));
-        let page = serde_json::to_value(SettingsView { settings: &s, window: Some((100, PAGE)), omit: &[] }).unwrap();
+        let page = serde_json::to_value(SettingsView {
+            settings: &s,
+            window: Some((100, PAGE)),
+            omit: &[],
+        })
+        .unwrap();
         assert_eq!(page["tasks"].as_array().unwrap().len(), 50);
         assert_eq!(page["tasks"][0]["task_key"], "t100");
-        let listed = serde_json::to_value(SettingsView { settings: &s, window: None, omit: &["tasks"] }).unwrap();
+        let listed = serde_json::to_value(SettingsView {
+            settings: &s,
+            window: None,
+            omit: &["tasks"],
+        })
+        .unwrap();
         assert!(listed.get("tasks").is_none());
         assert_eq!(max_paged_len(&s), 150);
     }

@@ -80,9 +80,17 @@ impl Entry {
         if now < self.visible_from {
             Phase::Hidden
         } else if now < self.wait_until {
-            if self.attempt == 0 { Phase::Blocked } else { Phase::WaitingForRetry }
+            if self.attempt == 0 {
+                Phase::Blocked
+            } else {
+                Phase::WaitingForRetry
+            }
         } else if !self.executed {
-            if now >= self.end { Phase::Done(self.result) } else { Phase::Blocked }
+            if now >= self.end {
+                Phase::Done(self.result)
+            } else {
+                Phase::Blocked
+            }
         } else if now < self.running_from {
             Phase::Pending
         } else if now < self.stop {
@@ -106,11 +114,17 @@ pub enum RunOutcome {
     Success,
     SuccessWithFailures,
     /// A task failed: the index of the first task whose own attempt failed.
-    Failed { task: usize },
+    Failed {
+        task: usize,
+    },
     /// A task hit a platform failure.
-    InternalError { task: usize },
+    InternalError {
+        task: usize,
+    },
     /// A task timed out (and no task failed otherwise).
-    TimedOut { task: usize },
+    TimedOut {
+        task: usize,
+    },
     /// The job timeout stopped the run.
     JobTimedOut,
     Canceled,
@@ -149,7 +163,11 @@ fn dep_state(result: TaskResult, wanted: Option<bool>, condition: Option<bool>) 
             _ => DepState::Ok,
         },
         TaskResult::Excluded | TaskResult::Disabled => {
-            if wanted.is_some() { DepState::NotTaken } else { DepState::Ok }
+            if wanted.is_some() {
+                DepState::NotTaken
+            } else {
+                DepState::Ok
+            }
         }
         TaskResult::Failed
         | TaskResult::TimedOut
@@ -224,17 +242,33 @@ fn topological_order(tasks: &[TaskPlan], index: &HashMap<&str, usize>) -> Vec<us
 }
 
 fn add(at: i64, ms: i64) -> i64 {
-    if at == NEVER { NEVER } else { at.saturating_add(ms.max(0)) }
+    if at == NEVER {
+        NEVER
+    } else {
+        at.saturating_add(ms.max(0))
+    }
 }
 
 /// Lays out a run that started at `start`.
 pub fn timeline(run: &RunRecord, start: i64) -> Timeline {
     let tasks = &run.tasks;
-    let index: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.task_key.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.task_key.as_str(), i))
+        .collect();
     let cancel = run.cancelled_at.map(|at| at.max(start)).unwrap_or(NEVER);
-    let job_timeout = if run.timeout_ms > 0 { add(start, run.timeout_ms) } else { NEVER };
+    let job_timeout = if run.timeout_ms > 0 {
+        add(start, run.timeout_ms)
+    } else {
+        NEVER
+    };
     let interrupt = cancel.min(job_timeout);
-    let interrupt_result = if cancel <= job_timeout { TaskResult::Canceled } else { TaskResult::JobTimedOut };
+    let interrupt_result = if cancel <= job_timeout {
+        TaskResult::Canceled
+    } else {
+        TaskResult::JobTimedOut
+    };
 
     let mut per_task: Vec<Vec<Entry>> = vec![Vec::new(); tasks.len()];
     let mut task_end = vec![NEVER; tasks.len()];
@@ -248,7 +282,12 @@ pub fn timeline(run: &RunRecord, start: i64) -> Timeline {
             .iter()
             .filter_map(|dep| index.get(dep.task_key.as_str()).map(|&j| (j, dep.outcome)))
             .collect();
-        let ready = deps.iter().map(|&(j, _)| task_end[j]).max().unwrap_or(start).max(start);
+        let ready = deps
+            .iter()
+            .map(|&(j, _)| task_end[j])
+            .max()
+            .unwrap_or(start)
+            .max(start);
         let never_ran = |at: i64, result: TaskResult| Entry {
             task: i,
             attempt: 0,
@@ -266,17 +305,31 @@ pub fn timeline(run: &RunRecord, start: i64) -> Timeline {
             if interrupt != NEVER {
                 interrupted = true;
             }
-            let result = if interrupt == NEVER { TaskResult::Unfinished } else { interrupt_result };
+            let result = if interrupt == NEVER {
+                TaskResult::Unfinished
+            } else {
+                interrupt_result
+            };
             per_task[i].push(never_ran(interrupt, result));
         } else if task.disabled {
             per_task[i].push(never_ran(ready, TaskResult::Disabled));
         } else {
-            let states: Vec<DepState> =
-                deps.iter().map(|&(j, wanted)| dep_state(task_result[j], wanted, tasks[j].condition)).collect();
+            let states: Vec<DepState> = deps
+                .iter()
+                .map(|&(j, wanted)| dep_state(task_result[j], wanted, tasks[j].condition))
+                .collect();
             if let Some(result) = evaluate_run_if(task.run_if, &states) {
                 per_task[i].push(never_ran(ready, result));
             } else {
-                interrupted |= lay_out_attempts(task, i, start, ready, interrupt, interrupt_result, &mut per_task[i]);
+                interrupted |= lay_out_attempts(
+                    task,
+                    i,
+                    start,
+                    ready,
+                    interrupt,
+                    interrupt_result,
+                    &mut per_task[i],
+                );
             }
         }
         if let Some(last) = per_task[i].last() {
@@ -291,17 +344,36 @@ pub fn timeline(run: &RunRecord, start: i64) -> Timeline {
         entries.extend(attempts);
         last_entry.push(entries.len().saturating_sub(1));
     }
-    let end = if tasks.is_empty() { start } else { task_end.iter().copied().max().unwrap_or(start) };
-    let first_running =
-        entries.iter().filter(|e| e.executed).map(|e| e.running_from).min().unwrap_or(NEVER);
+    let end = if tasks.is_empty() {
+        start
+    } else {
+        task_end.iter().copied().max().unwrap_or(start)
+    };
+    let first_running = entries
+        .iter()
+        .filter(|e| e.executed)
+        .map(|e| e.running_from)
+        .min()
+        .unwrap_or(NEVER);
     let outcome = if end == NEVER {
         RunOutcome::Unfinished
     } else if interrupted {
-        if interrupt_result == TaskResult::Canceled { RunOutcome::Canceled } else { RunOutcome::JobTimedOut }
+        if interrupt_result == TaskResult::Canceled {
+            RunOutcome::Canceled
+        } else {
+            RunOutcome::JobTimedOut
+        }
     } else {
         job_outcome(tasks, &task_result, &index)
     };
-    Timeline { entries, last_entry, first_running, interrupt, end, outcome }
+    Timeline {
+        entries,
+        last_entry,
+        first_running,
+        interrupt,
+        end,
+        outcome,
+    }
 }
 
 /// Lays out the attempts of a task that became ready at `ready`; `true` if an interrupt stopped it.
@@ -335,8 +407,16 @@ fn lay_out_attempts(
         }
         let outcome = task.outcome(attempt);
         let running_from = add(begin, task.pending_ms);
-        let natural_stop = if outcome == Outcome::Hang { NEVER } else { add(running_from, task.run_ms) };
-        let task_timeout = if task.timeout_ms > 0 { add(begin, task.timeout_ms) } else { NEVER };
+        let natural_stop = if outcome == Outcome::Hang {
+            NEVER
+        } else {
+            add(running_from, task.run_ms)
+        };
+        let task_timeout = if task.timeout_ms > 0 {
+            add(begin, task.timeout_ms)
+        } else {
+            NEVER
+        };
         let kill = task_timeout.min(interrupt);
         let (stop, result, by_interrupt) = if kill < natural_stop {
             if task_timeout <= interrupt {
@@ -394,9 +474,15 @@ fn job_outcome(tasks: &[TaskPlan], results: &[TaskResult], index: &HashMap<&str,
             }
         }
     }
-    let leaves_ok = (0..tasks.len()).filter(|&i| is_leaf[i]).all(|i| results[i].is_ok());
+    let leaves_ok = (0..tasks.len())
+        .filter(|&i| is_leaf[i])
+        .all(|i| results[i].is_ok());
     if leaves_ok {
-        return if results.iter().all(|r| r.is_ok()) { RunOutcome::Success } else { RunOutcome::SuccessWithFailures };
+        return if results.iter().all(|r| r.is_ok()) {
+            RunOutcome::Success
+        } else {
+            RunOutcome::SuccessWithFailures
+        };
     }
     if let Some(task) = results.iter().position(|&r| r == TaskResult::Failed) {
         return RunOutcome::Failed { task };
@@ -408,7 +494,9 @@ fn job_outcome(tasks: &[TaskPlan], results: &[TaskResult], index: &HashMap<&str,
         return RunOutcome::TimedOut { task };
     }
     // Only upstream skips or cancellations remain: report the first failing leaf.
-    let task = (0..tasks.len()).find(|&i| is_leaf[i] && !results[i].is_ok()).unwrap_or(0);
+    let task = (0..tasks.len())
+        .find(|&i| is_leaf[i] && !results[i].is_ok())
+        .unwrap_or(0);
     RunOutcome::Failed { task }
 }
 
@@ -423,7 +511,13 @@ mod tests {
         TaskPlan {
             task_key: key.to_owned(),
             settings: Map::new(),
-            deps: deps.iter().map(|d| Dep { task_key: (*d).to_owned(), outcome: None }).collect(),
+            deps: deps
+                .iter()
+                .map(|d| Dep {
+                    task_key: (*d).to_owned(),
+                    outcome: None,
+                })
+                .collect(),
             run_if: RunIf::AllSuccess,
             disabled: false,
             condition: None,
@@ -508,7 +602,16 @@ mod tests {
         d.run_if = RunIf::AllFailed;
         let mut e = task("e", &["a"], &[]);
         e.run_if = RunIf::AtLeastOneSuccess;
-        let tl = timeline(&run(vec![task("a", &[], &[Outcome::Failed]), task("b", &["a"], &[]), c, d, e]), 0);
+        let tl = timeline(
+            &run(vec![
+                task("a", &[], &[Outcome::Failed]),
+                task("b", &["a"], &[]),
+                c,
+                d,
+                e,
+            ]),
+            0,
+        );
         let results: Vec<TaskResult> = tl.last_entry.iter().map(|&i| tl.entries[i].result).collect();
         assert_eq!(
             results,
@@ -569,12 +672,21 @@ mod tests {
         let mut cond = task("check", &[], &[]);
         cond.condition = Some(false);
         let mut yes = task("yes", &[], &[]);
-        yes.deps = vec![Dep { task_key: "check".into(), outcome: Some(true) }];
+        yes.deps = vec![Dep {
+            task_key: "check".into(),
+            outcome: Some(true),
+        }];
         let mut no = task("no", &[], &[]);
-        no.deps = vec![Dep { task_key: "check".into(), outcome: Some(false) }];
+        no.deps = vec![Dep {
+            task_key: "check".into(),
+            outcome: Some(false),
+        }];
         let tl = timeline(&run(vec![cond, yes, no]), 0);
         let results: Vec<TaskResult> = tl.last_entry.iter().map(|&i| tl.entries[i].result).collect();
-        assert_eq!(results, [TaskResult::Success, TaskResult::Excluded, TaskResult::Success]);
+        assert_eq!(
+            results,
+            [TaskResult::Success, TaskResult::Excluded, TaskResult::Success]
+        );
         assert_eq!(tl.outcome, RunOutcome::Success);
     }
 

@@ -59,14 +59,14 @@ pub struct JobRecord {
 /// A principal and its direct permission level on a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AclEntry {
-    pub principal: Principal,
+    pub principal: Grantee,
     pub level: String,
 }
 
 /// Who a permission is granted to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Principal {
+pub enum Grantee {
     User(String),
     Group(String),
     ServicePrincipal(String),
@@ -126,8 +126,14 @@ pub enum RunIf {
 }
 
 impl RunIf {
-    pub const NAMES: [&'static str; 6] =
-        ["ALL_SUCCESS", "ALL_DONE", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_FAILED", "AT_LEAST_ONE_FAILED"];
+    pub const NAMES: [&'static str; 6] = [
+        "ALL_SUCCESS",
+        "ALL_DONE",
+        "NONE_FAILED",
+        "AT_LEAST_ONE_SUCCESS",
+        "ALL_FAILED",
+        "AT_LEAST_ONE_FAILED",
+    ];
 
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
@@ -192,7 +198,11 @@ impl TaskPlan {
     /// The scripted outcome of attempt `k`.
     pub fn outcome(&self, attempt: u32) -> Outcome {
         let index = usize::try_from(attempt).unwrap_or(usize::MAX);
-        self.outcomes.get(index).or(self.outcomes.last()).copied().unwrap_or(Outcome::Success)
+        self.outcomes
+            .get(index)
+            .or(self.outcomes.last())
+            .copied()
+            .unwrap_or(Outcome::Success)
     }
 }
 
@@ -286,7 +296,10 @@ impl Store {
             Disposition::Skipped => RunStart::Skipped,
             Disposition::Queued => match run.promoted_at {
                 Some(at) => RunStart::At(at),
-                None => self.derive_queue(run.job_id).remove(&run.run_id).unwrap_or(RunStart::Waiting),
+                None => self
+                    .derive_queue(run.job_id)
+                    .remove(&run.run_id)
+                    .unwrap_or(RunStart::Waiting),
             },
         }
     }
@@ -387,7 +400,8 @@ impl Store {
             };
             let (promoted, ended) = match start {
                 RunStart::At(at) if at <= now => {
-                    let promoted = (run.disposition == Disposition::Queued && run.promoted_at.is_none()).then_some(at);
+                    let promoted =
+                        (run.disposition == Disposition::Queued && run.promoted_at.is_none()).then_some(at);
                     let end = sim::timeline(run, at).end;
                     (promoted, (end <= now).then_some(end))
                 }
@@ -418,14 +432,21 @@ fn first_free_slot(occupied: &[(i64, i64)], earliest: i64, limit: i64) -> i64 {
     if limit <= 0 {
         return NEVER;
     }
-    let mut candidates: Vec<i64> = occupied.iter().map(|&(_, end)| end).filter(|&end| end > earliest).collect();
+    let mut candidates: Vec<i64> = occupied
+        .iter()
+        .map(|&(_, end)| end)
+        .filter(|&end| end > earliest)
+        .collect();
     candidates.push(earliest);
     candidates.sort_unstable();
     for t in candidates {
         if t == NEVER {
             break;
         }
-        let busy = occupied.iter().filter(|&&(start, end)| start <= t && t < end).count();
+        let busy = occupied
+            .iter()
+            .filter(|&&(start, end)| start <= t && t < end)
+            .count();
         if i64::try_from(busy).unwrap_or(i64::MAX) < limit {
             return t;
         }
