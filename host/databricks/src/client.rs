@@ -1,5 +1,5 @@
 //! [`Client`]: transport, auth headers, retries and the call log. The typed API methods live in
-//! `crate::api`; every one of them, and [`Client::raw`], goes through [`Client::send`].
+//! `crate::api`; every one of them, and [`Client::raw`], goes through one send loop (`Client::send`).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -533,6 +533,7 @@ impl Client {
                             method: method.to_owned(),
                             url: format!("{}{}", self.inner.base, req.path),
                             attempts: attempt,
+                            maybe_applied: failure == Failure::AfterSend,
                             source: err,
                         }
                     };

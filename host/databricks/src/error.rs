@@ -79,11 +79,16 @@ pub enum Error {
     #[error("timed out waiting for {what} after {after:?}")]
     Timeout { what: String, after: Duration },
     /// The connection failed (refused, reset, closed without a response).
-    #[error("cannot reach `{method} {url}` (after {attempts} attempts): {source}")]
+    #[error(
+        "`{method} {url}` failed after {attempts} attempt(s): {source}{}",
+        if *maybe_applied { "; the connection broke after the request was sent, so it may have been applied: check before repeating it" } else { "" }
+    )]
     Transport {
         method: String,
         url: String,
         attempts: u32,
+        /// The request may have reached the server (the connection broke after sending).
+        maybe_applied: bool,
         #[source]
         source: reqwest::Error,
     },

@@ -6,7 +6,7 @@
 //! ## Config resolution
 //!
 //! A [`Config`] is resolved the way the official SDKs and the `databricks` CLI do it
-//! ([`ConfigBuilder`]): explicit values first, then environment variables ([`env`]), then one
+//! ([`ConfigBuilder`]): explicit values first, then environment variables ([`mod@env`]), then one
 //! profile of `~/.databrickscfg` (the requested one, else `[__settings__] default_profile`,
 //! else `[DEFAULT]`). The file is skipped when no profile was requested and a host or any
 //! credential is already set, so `DATABRICKS_HOST` + `DATABRICKS_TOKEN` in the environment

@@ -275,7 +275,16 @@ async fn lost_responses_against_the_emulator() {
         .create_job(&two_task_job("dropped"), None)
         .await
         .expect_err("lost response");
-    assert!(error.is_transport(), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            databricks::Error::Transport {
+                maybe_applied: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_eq!(
         client
             .list_jobs(&ListJobs::named("dropped"))

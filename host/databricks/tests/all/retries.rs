@@ -221,7 +221,17 @@ async fn dropped_connection_after_send_not_retried_for_create_but_for_run_now() 
         .create_job(&settings(), None)
         .await
         .expect_err("create must not be retried");
-    assert!(error.is_transport(), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                maybe_applied: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("may have been applied"), "{error}");
     assert_eq!(
         stub.hits_to("/api/2.2/jobs/create").len(),
         1,
@@ -248,4 +258,36 @@ async fn dropped_connection_after_send_not_retried_for_create_but_for_run_now() 
     assert_eq!(started.idempotency_token, "deploy-123-smoke");
     let last = stub.hits_to("/api/2.2/jobs/run-now").pop().expect("hit");
     assert_eq!(last.json()["idempotency_token"], "deploy-123-smoke");
+}
+
+#[tokio::test]
+async fn connect_errors_give_up_at_the_deadline() {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let policy = RetryPolicy {
+        deadline: Duration::from_secs(20),
+        ..RetryPolicy::default()
+    };
+    let (client, clock) = client_with(
+        Config::pat(&format!("http://127.0.0.1:{port}"), "t").expect("config"),
+        policy,
+    )
+    .await;
+    let error = client.get_job(1).await.expect_err("nobody listens");
+    match &error {
+        Error::Transport {
+            attempts,
+            maybe_applied,
+            ..
+        } => {
+            assert!(*attempts > 3, "retried: {attempts}");
+            assert!(!maybe_applied, "a refused connection sent nothing");
+            assert_eq!(client.calls().len() as u32, *attempts);
+        }
+        other => panic!("expected Transport, got {other:?}"),
+    }
+    assert!(clock.elapsed() <= Duration::from_secs(20));
+    assert!(!error.to_string().contains("may have been applied"), "{error}");
 }
