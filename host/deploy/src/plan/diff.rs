@@ -43,7 +43,8 @@ fn list_key(field: &str) -> Option<&'static str> {
     }
 }
 
-fn field_path(parent: &str, key: &str) -> String {
+/// `parent.key`, or `parent["key"]` when the key is not a plain word.
+pub(crate) fn field_path(parent: &str, key: &str) -> String {
     let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (parent.is_empty(), plain) {
         (true, true) => key.to_string(),

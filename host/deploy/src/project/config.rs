@@ -179,7 +179,6 @@ pub(crate) fn parse_project(ctx: &mut Ctx<'_>, root: &Node, root_dir: &Path) -> 
                     "use letters, digits, `-`, `_` and `.`",
                     None,
                 );
-                ok = false;
                 s.to_string()
             }
             None => {
@@ -415,6 +414,10 @@ fn check_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node, path: &str) {
         && ctx.map(w, &format!("{path}.workspace")).is_some()
     {
         ctx.unknown_fields(w, &format!("`{path}.workspace`"), WORKSPACE);
+        let has_refs = w.as_map().is_some_and(|m| m.iter().any(|e| contains_reference(&e.value)));
+        if !has_refs {
+            workspace(ctx, w, path);
+        }
     }
     if let Some(a) = node.get("approval") {
         match &a.kind {

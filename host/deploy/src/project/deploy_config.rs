@@ -6,7 +6,7 @@
 //! rollback_on_failure: true
 //! enable_monitoring: true
 //! approval_required: true
-//! active_runs: drain            # cancel | drain | ignore
+//! active_runs: wait             # wait | cancel | fail
 //! variables:                    # override project and environment variables
 //!   catalog: prod_hotfix
 //! environment_overrides:        # merged over environments.<name> in brickship.yaml
@@ -41,21 +41,21 @@ const FIELDS: &[&str] = &[
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActiveRunsPolicy {
+    /// Wait for them to finish before changing the job.
+    Wait,
     /// Cancel them before changing the job.
     Cancel,
-    /// Wait for them to finish first.
-    Drain,
-    /// Leave them running; the new settings apply to future runs.
-    Ignore,
+    /// Refuse to deploy while runs are active.
+    Fail,
 }
 
 impl ActiveRunsPolicy {
-    /// Parses `cancel`, `drain` or `ignore`.
+    /// Parses `wait`, `cancel` or `fail` (the CLI's `--active-runs` values).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "wait" => Some(Self::Wait),
             "cancel" => Some(Self::Cancel),
-            "drain" => Some(Self::Drain),
-            "ignore" => Some(Self::Ignore),
+            "fail" => Some(Self::Fail),
             _ => None,
         }
     }
@@ -83,7 +83,7 @@ pub struct DeployOptions {
 pub(crate) struct DeployConfig {
     pub options: DeployOptions,
     pub variables: Vec<(String, Node)>,
-    pub environment_overrides: Vec<(String, Node)>,
+    pub environment_overrides: Vec<(String, crate::source::Span, Node)>,
     pub job: Option<Node>,
 }
 
@@ -109,7 +109,7 @@ pub(crate) fn parse_deploy_config(ctx: &mut Ctx<'_>, root: &Node) -> DeployConfi
             None => ctx.push(
                 Diagnostic::error(code::INVALID_VALUE, format!("`active_runs` `{s}` is not a policy"))
                     .at(ctx.sources, n.span)
-                    .label("expected `cancel`, `drain` or `ignore`"),
+                    .label("expected `wait`, `cancel` or `fail`"),
             ),
         }
     }
@@ -145,7 +145,7 @@ pub(crate) fn parse_deploy_config(ctx: &mut Ctx<'_>, root: &Node) -> DeployConfi
     {
         for e in entries {
             if ctx.map_or_null(&e.value, &format!("environment_overrides.{}", e.key)).is_some() {
-                out.environment_overrides.push((e.key.clone(), e.value.clone()));
+                out.environment_overrides.push((e.key.clone(), e.key_span, e.value.clone()));
             }
         }
     }

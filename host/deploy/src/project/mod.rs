@@ -395,14 +395,15 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
                 diags.push(d);
             }
         }
-        for (name, node) in &deploy_config.environment_overrides {
+        for (name, key_span, _) in &deploy_config.environment_overrides {
             if project.environment(name).is_none() {
                 diags.push(
                     Diagnostic::warning(
                         code::UNKNOWN_ENVIRONMENT_CONFIG,
                         format!("`environment_overrides` has an entry for `{name}`, which is not an environment"),
                     )
-                    .at(sources, node.span)
+                    .at(sources, *key_span)
+                    .label("not defined in `brickship.yaml`")
                     .help(format!("environments: {}", project.environment_names().join(", "))),
                 );
             }
@@ -475,7 +476,7 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
     let (_, mut job) = job?;
 
     // Resolve the environment node: overrides from the config file and top-level monitoring.
-    if let Some((_, o)) = deploy_config.environment_overrides.iter().find(|(n, _)| n == req.environment) {
+    if let Some((_, _, o)) = deploy_config.environment_overrides.iter().find(|(n, _, _)| n == req.environment) {
         merge::merge_plain(&mut env_node, o.clone());
     }
     if let Some(defaults) = &project.monitoring {

@@ -103,7 +103,7 @@ fn config_file_overrides_variables_environment_and_job() {
     assert!(!loaded.diagnostics.has_errors(), "{}", loaded.diagnostics.render(false));
     let p = loaded.pipeline.expect("prod");
     assert_eq!(p.deploy.strategy.as_ref().map(|s| s.name.as_str()), Some("direct"));
-    assert_eq!(p.deploy.active_runs, Some(ActiveRunsPolicy::Drain));
+    assert_eq!(p.deploy.active_runs, Some(ActiveRunsPolicy::Wait));
     assert_eq!(p.deploy.rollback_on_failure, Some(true));
     assert_eq!(p.environment.monitoring.sla_seconds, Some(7200));
     assert_eq!(p.settings["health"]["rules"][0]["value"], 7200);

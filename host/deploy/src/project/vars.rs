@@ -243,6 +243,15 @@ impl<'a> Resolver<'a> {
         diags: &mut Diagnostics,
     ) -> Option<Node> {
         if let Some(name) = inner.strip_prefix("var.") {
+            if !crate::project::config::valid_variable_name(name) {
+                diags.push(
+                    Diagnostic::error(code::BAD_REFERENCE, format!("`{raw}` is not a valid variable reference"))
+                        .at(self.sources, span)
+                        .label("expected `${var.NAME}`")
+                        .help("variable names use letters, digits, `_` and `-`, starting with a letter or `_`"),
+                );
+                return None;
+            }
             return self.var(name, Some(span), stack, diags);
         }
         if let Some(name) = inner.strip_prefix("env.") {
@@ -417,8 +426,8 @@ mod tests {
 
     #[test]
     fn bad_references() {
-        let (_, d) = run("", "a: ${foo}\nb: ${var.x\nc: ${env.1X}\nd: ${enviroment}\n", &no_env);
-        assert_eq!(d.iter().filter(|x| x.code == code::BAD_REFERENCE).count(), 4, "{}", d.render(false));
+        let (_, d) = run("", "a: ${foo}\nb: ${var.x\nc: ${env.1X}\nd: ${enviroment}\ne: ${var.}\n", &no_env);
+        assert_eq!(d.iter().filter(|x| x.code == code::BAD_REFERENCE).count(), 5, "{}", d.render(false));
         assert!(d.iter().any(|x| x.help.as_deref().is_some_and(|h| h.contains("did you mean `${environment}`"))));
     }
 

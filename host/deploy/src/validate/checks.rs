@@ -238,7 +238,7 @@ fn cluster_spec(v: &mut Validator<'_>, spec: &Value, ptr: &str, path: &str) {
             let Some(s) = val.as_str() else { continue };
             if s.contains("{{secrets/") && !is_secret_reference(s.trim()) {
                 v.push(
-                    Diagnostic::error(code::INVALID_VALUE, format!("`{path}.{map}.{k}` has a malformed secret reference"))
+                    Diagnostic::error(code::INVALID_VALUE, format!("`{}` has a malformed secret reference", crate::plan::diff::field_path(&format!("{path}.{map}"), k)))
                         .at_opt(&p.sources, v.span(&format!("{ptr}/{map}/{}", escape_pointer(k))))
                         .label("expected `{{secrets/<scope>/<key>}}`"),
                 );
@@ -466,7 +466,11 @@ fn task_body(
             )
             .at_opt(&p.sources, v.span(&format!("{ptr}/job_cluster_key")));
             let d = match did_you_mean(k, cluster_keys.iter().map(String::as_str)) {
-                Some(s) => d.label(format!("did you mean `{s}`?")),
+                Some(s) => {
+                    // The task surely meant this cluster: don't also call it unused.
+                    used_clusters.push(s.clone());
+                    d.label(format!("did you mean `{s}`?"))
+                }
                 None if cluster_keys.is_empty() => {
                     d.label("no such job cluster").help("define it under `job_clusters:` with this `job_cluster_key`")
                 }
@@ -606,10 +610,13 @@ fn cycles(v: &mut Validator<'_>, job: &str, infos: &[TaskInfo]) {
 fn schedule(v: &mut Validator<'_>, s: &Value) {
     let p = v.p;
     let Some(sched) = s.get("schedule") else { return };
-    if let Some(expr) = sched.get("quartz_cron_expression").and_then(Value::as_str)
-        && !crate::project::vars::has_reference(expr)
-        && let Err(e) = super::cron::validate_quartz(expr)
-    {
+    let cron_errors = match sched.get("quartz_cron_expression").and_then(Value::as_str) {
+        Some(expr) if !crate::project::vars::has_reference(expr) => {
+            super::cron::check_quartz(expr).into_iter().map(|e| (expr, e)).collect()
+        }
+        _ => vec![],
+    };
+    for (expr, e) in cron_errors {
         let ptr = "/schedule/quartz_cron_expression";
         let span = match e.field {
             Some((_, off, len)) => v.inner_span(ptr, expr, off, len),

@@ -23,8 +23,23 @@ const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AU
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 const RANGES: [(u32, u32); 7] = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199)];
 
-/// Validates a Quartz cron expression.
+/// Validates a Quartz cron expression, returning the first problem.
 pub fn validate_quartz(expr: &str) -> Result<(), CronError> {
+    match check_quartz(expr).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every problem of a Quartz cron expression: one per bad field, or the structural problem.
+pub fn check_quartz(expr: &str) -> Vec<CronError> {
+    match check_inner(expr) {
+        Ok(()) => vec![],
+        Err(errors) => errors,
+    }
+}
+
+fn check_inner(expr: &str) -> Result<(), Vec<CronError>> {
     let mut fields: Vec<(usize, &str)> = vec![];
     let mut offset = 0;
     for (i, c) in expr.char_indices() {
@@ -40,38 +55,45 @@ pub fn validate_quartz(expr: &str) -> Result<(), CronError> {
         offset = i + end;
     }
     if fields.len() == 5 {
-        return Err(CronError {
+        return Err(vec![CronError {
             message: format!("`{expr}` has 5 fields; Quartz cron expressions have 6 or 7"),
             help: Some(format!(
                 "Quartz starts with a seconds field and needs `?` in day-of-month or day-of-week, e.g. `0 {}`",
                 quartzify_unix(expr)
             )),
             field: None,
-        });
+        }]);
     }
     if !(6..=7).contains(&fields.len()) {
-        return Err(CronError {
+        return Err(vec![CronError {
             message: format!("`{expr}` has {} fields; Quartz cron expressions have 6 or 7", fields.len()),
             help: Some("use `seconds minutes hours day-of-month month day-of-week [year]`, e.g. `0 0 2 * * ?`".into()),
             field: None,
-        });
+        }]);
     }
-    for (idx, (off, text)) in fields.iter().enumerate() {
-        check_field(idx, text).map_err(|(message, help)| CronError {
-            message,
-            help,
-            field: Some((idx, *off, text.chars().count())),
-        })?;
+    let errors: Vec<CronError> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, (off, text))| {
+            check_field(idx, text).err().map(|(message, help)| CronError {
+                message,
+                help,
+                field: Some((idx, *off, text.chars().count())),
+            })
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
     }
     let dom = fields[3];
     let dow = fields[5];
     match (dom.1 == "?", dow.1 == "?") {
-        (true, true) => Err(CronError {
+        (true, true) => Err(vec![CronError {
             message: "`?` can stand in only one of day-of-month and day-of-week".into(),
             help: Some("give one of the two fields a value, e.g. `*` in day-of-month".into()),
             field: Some((5, dow.0, 1)),
-        }),
-        (false, false) => Err(CronError {
+        }]),
+        (false, false) => Err(vec![CronError {
             message: format!(
                 "`{expr}` constrains both day-of-month (`{}`) and day-of-week (`{}`); Quartz needs `?` in one of them",
                 dom.1, dow.1
@@ -82,7 +104,7 @@ pub fn validate_quartz(expr: &str) -> Result<(), CronError> {
                 "use `?` in day-of-week to run on the given days of the month".into()
             }),
             field: Some(if dom.1 == "*" { (3, dom.0, dom.1.chars().count()) } else { (5, dow.0, dow.1.chars().count()) }),
-        }),
+        }]),
         _ => Ok(()),
     }
 }
@@ -269,6 +291,14 @@ mod tests {
             Err(x) => x,
             Ok(()) => panic!("`{e}` should be invalid"),
         }
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let errors = check_quartz("0 0 25 ? * MON-FRY");
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].field, Some((2, 4, 2)));
+        assert_eq!(errors[1].field, Some((5, 11, 7)));
     }
 
     #[test]

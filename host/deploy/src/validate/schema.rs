@@ -614,7 +614,7 @@ impl Validator<'_> {
                     for (k, x) in m {
                         if !x.is_string() && !is_unresolved(x) {
                             let child = format!("{ptr}/{}", crate::node::escape_pointer(k));
-                            self.wrong_type(x, &child, &format!("{path}.{k}"), &Ty::Str);
+                            self.wrong_type(x, &child, &crate::plan::diff::field_path(path, k), &Ty::Str);
                         }
                     }
                 }
@@ -629,7 +629,7 @@ impl Validator<'_> {
                 Some(m) => {
                     for (k, x) in m {
                         let child_ptr = format!("{ptr}/{}", crate::node::escape_pointer(k));
-                        let child_path = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                        let child_path = crate::plan::diff::field_path(path, k);
                         match obj.fields.iter().find(|f| f.name == k) {
                             Some(field) => self.check_type(x, &field.ty, &child_ptr, &child_path),
                             None => {

@@ -1,0 +1,161 @@
+//! Uploading the project's code (`sync`) with a record that can undo it.
+//!
+//! The workspace keeps `<state>/sync.json`: the sha256 of every file brickship uploaded, by
+//! workspace path. A deploy uploads only files whose local hash differs, so an unchanged project
+//! uploads nothing. Before overwriting a file it exports the previous content into the
+//! deployment record, so a rollback puts the old code back (or deletes a file that did not exist
+//! before). Files removed from the project are left in the workspace and reported.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use databricks::{Client, ExportFormat, Language};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::EngineError;
+use super::journal::{StateLocation, parent_of, read_json, write_json};
+use crate::project::sync::{NotebookLanguage, SyncEntry, SyncKind};
+
+/// Largest previous content kept for rollback; bigger files are noted as not restorable.
+const MAX_RESTORE_BYTES: usize = 2 * 1024 * 1024;
+
+/// `sync.json`: hashes of uploaded files by workspace path.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub files: BTreeMap<String, String>,
+}
+
+/// One file the deploy will upload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Upload {
+    pub entry: SyncEntry,
+    pub sha256: String,
+    #[serde(skip)]
+    pub content: Vec<u8>,
+    /// True when the workspace already has a file there from an earlier deploy.
+    pub replaces: bool,
+}
+
+/// What a rollback needs to undo one upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replaced {
+    pub remote: String,
+    pub notebook: bool,
+    /// The previous content (base64), `None` when the path did not exist before.
+    pub previous: Option<String>,
+    /// The previous content was too large to keep: rollback cannot restore it.
+    #[serde(default)]
+    pub not_kept: bool,
+}
+
+pub fn sync_path(location: &StateLocation) -> String {
+    format!("{}/sync.json", location.dir())
+}
+
+/// The uploads needed to bring the workspace to the local files.
+pub async fn plan_uploads(client: &Client, location: &StateLocation, entries: &[SyncEntry]) -> Result<(SyncState, Vec<Upload>), EngineError> {
+    let state: SyncState = read_json(client, &sync_path(location)).await?.unwrap_or_default();
+    let mut uploads = Vec::new();
+    for entry in entries {
+        let content = std::fs::read(&entry.local)
+            .map_err(|source| EngineError::Io { action: "read", path: entry.relative.clone(), source })?;
+        let sha256 = hex::encode(Sha256::digest(&content));
+        let previous = state.files.get(&entry.remote);
+        if previous != Some(&sha256) {
+            uploads.push(Upload { entry: entry.clone(), sha256, content, replaces: previous.is_some() });
+        }
+    }
+    Ok((state, uploads))
+}
+
+/// Captures what each upload will replace (for rollback), then uploads them all.
+/// Returns the replaced contents; `state` gains the new hashes (write it with [`save_state`]).
+pub async fn apply_uploads(client: &Client, uploads: &[Upload], state: &mut SyncState) -> Result<Vec<Replaced>, EngineError> {
+    let mut replaced = Vec::new();
+    for upload in uploads {
+        let notebook = matches!(upload.entry.kind, SyncKind::Notebook { .. });
+        let remote = upload.entry.remote.clone();
+        let format = if notebook { ExportFormat::Source } else { ExportFormat::Auto };
+        let previous = match client.workspace().export(&remote, format).await {
+            Ok(bytes) if bytes.len() <= MAX_RESTORE_BYTES => Replaced {
+                remote: remote.clone(),
+                notebook,
+                previous: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                not_kept: false,
+            },
+            Ok(_) => Replaced { remote: remote.clone(), notebook, previous: None, not_kept: true },
+            Err(err) if err.is_not_found() => Replaced { remote: remote.clone(), notebook, previous: None, not_kept: false },
+            Err(source) => return Err(EngineError::Workspace { action: format!("read `{remote}` before replacing it"), source }),
+        };
+        replaced.push(previous);
+        upload_one(client, &upload.entry, &upload.content).await?;
+        state.files.insert(remote, upload.sha256.clone());
+    }
+    Ok(replaced)
+}
+
+pub async fn save_state(client: &Client, location: &StateLocation, state: &SyncState) -> Result<(), EngineError> {
+    write_json(client, &sync_path(location), state).await
+}
+
+/// Puts back what [`apply_uploads`] replaced: old contents re-imported, new files deleted.
+pub async fn restore(client: &Client, replaced: &[Replaced]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for item in replaced.iter().rev() {
+        let result = match (&item.previous, item.not_kept) {
+            (_, true) => {
+                problems.push(format!("`{}` was too large to keep; its previous content is not restored", item.remote));
+                continue;
+            }
+            (Some(previous), _) => match base64::engine::general_purpose::STANDARD.decode(previous) {
+                Ok(bytes) => {
+                    if item.notebook {
+                        client.workspace().import(&item.remote, &bytes, ExportFormat::Source, None, true).await
+                    } else {
+                        client.workspace().import_file(&item.remote, bytes, true).await
+                    }
+                }
+                Err(err) => {
+                    problems.push(format!("`{}`: the kept content is not base64 ({err})", item.remote));
+                    continue;
+                }
+            },
+            (None, _) => client.workspace().delete(&item.remote, false).await.or_else(|e| if e.is_not_found() { Ok(()) } else { Err(e) }),
+        };
+        if let Err(err) = result {
+            problems.push(format!("`{}`: {err}", item.remote));
+        }
+    }
+    problems
+}
+
+async fn upload_one(client: &Client, entry: &SyncEntry, content: &[u8]) -> Result<(), EngineError> {
+    let workspace = client.workspace();
+    let parent = parent_of(&entry.remote);
+    workspace
+        .mkdirs(parent)
+        .await
+        .map_err(|source| EngineError::Workspace { action: format!("create `{parent}`"), source })?;
+    let result = match entry.kind {
+        SyncKind::Notebook { language, jupyter } => {
+            let (format, language) = if jupyter {
+                (ExportFormat::Jupyter, None)
+            } else {
+                (ExportFormat::Source, Some(language_of(language)))
+            };
+            workspace.import(&entry.remote, content, format, language, true).await
+        }
+        SyncKind::File => workspace.import_file(&entry.remote, content.to_vec(), true).await,
+    };
+    result.map_err(|source| EngineError::Workspace { action: format!("upload `{}` to `{}`", entry.relative, entry.remote), source })
+}
+
+fn language_of(language: NotebookLanguage) -> Language {
+    match language {
+        NotebookLanguage::Python => Language::Python,
+        NotebookLanguage::Sql => Language::Sql,
+        NotebookLanguage::Scala => Language::Scala,
+        NotebookLanguage::R => Language::R,
+    }
+}
