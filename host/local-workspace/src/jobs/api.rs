@@ -48,6 +48,7 @@ fn run_as_user_name(settings: &Map<String, Value>, creator: &str) -> String {
 pub fn create(state: &AppState, version: ApiVersion, mut body: Map<String, Value>) -> ApiResult<Response> {
     let requested = permissions::parse_acl(body.get("access_control_list"))?;
     body.remove("access_control_list");
+    settings::strip_empty_arrays(&mut body);
     settings::validate(&body, false)?;
     settings::apply_defaults(&mut body, version, true);
     let creator = state.config.user_name.as_str();
@@ -205,6 +206,7 @@ fn settings_field(
 pub fn reset(state: &AppState, version: ApiVersion, mut body: Map<String, Value>) -> ApiResult<Response> {
     let job_id = req_i64(&body, "job_id")?;
     let mut new_settings = settings_field(&mut body, "new_settings", true)?.unwrap_or_default();
+    settings::strip_empty_arrays(&mut new_settings);
     settings::validate(&new_settings, false)?;
     settings::apply_defaults(&mut new_settings, version, true);
     let now = state.clock.now_ms();
@@ -230,6 +232,7 @@ pub fn update(state: &AppState, version: ApiVersion, mut body: Map<String, Value
     let job_id = req_i64(&body, "job_id")?;
     let mut new_settings = settings_field(&mut body, "new_settings", false)?.unwrap_or_default();
     new_settings.remove("access_control_list");
+    settings::strip_empty_arrays(&mut new_settings);
     let remove: Vec<String> = match body.get("fields_to_remove") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(fields)) => fields

@@ -426,6 +426,7 @@ pub fn submit(state: &AppState, _version: ApiVersion, mut body: Map<String, Valu
     body.remove("access_control_list");
     let token = idempotency_token(&body)?;
     body.remove("idempotency_token");
+    settings::strip_empty_arrays(&mut body);
     settings::validate(&body, true)?;
     let run_name = opt_str(&body, "run_name")?
         .filter(|name| !name.is_empty())

@@ -103,6 +103,24 @@ fn pause_status(obj: &Map<String, Value>, what: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Drops empty arrays everywhere in `settings`, as the service does: its settings are protobuf
+/// messages, where an empty repeated field is the same as an absent one (and the official Python
+/// SDK sends `[]` for every list it was not given, e.g. `triggers: []`).
+pub fn strip_empty_arrays(settings: &mut Map<String, Value>) {
+    settings.retain(|_, value| !matches!(value, Value::Array(items) if items.is_empty()));
+    for value in settings.values_mut() {
+        strip_value(value);
+    }
+}
+
+fn strip_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => strip_empty_arrays(map),
+        Value::Array(items) => items.iter_mut().for_each(strip_value),
+        _ => {}
+    }
+}
+
 /// Checks job settings (`submit`: a one-time run's body, which must have tasks).
 pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
     if let Some(name) = opt_str(settings, "name")?
@@ -177,7 +195,10 @@ pub fn validate(settings: &Map<String, Value>, submit: bool) -> ApiResult<()> {
             triggers.push(field);
         }
     }
-    if settings.get("triggers").is_some_and(|v| !v.is_null()) {
+    if settings
+        .get("triggers")
+        .is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+    {
         triggers.push("triggers");
     }
     if triggers.len() > 1 {
@@ -676,6 +697,18 @@ mod tests {
         assert!(err(json!({"timeout_seconds": "soon"})).contains("timeout_seconds"));
         assert!(validate(&settings(json!({"tasks": [nb("a")]})), false).is_ok());
         assert!(validate(&settings(json!({})), true).is_err());
+    }
+
+    #[test]
+    fn empty_arrays_are_absent_fields() {
+        let mut s = settings(
+            json!({"triggers": [], "tasks": [{"task_key": "a", "depends_on": [], "libraries": [{"whl": "x"}]}]}),
+        );
+        strip_empty_arrays(&mut s);
+        assert_eq!(
+            Value::Object(s),
+            json!({"tasks": [{"task_key": "a", "libraries": [{"whl": "x"}]}]})
+        );
     }
 
     #[test]

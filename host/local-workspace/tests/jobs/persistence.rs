@@ -11,6 +11,7 @@ async fn a_restarted_workspace_has_the_same_jobs_runs_and_scripts() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = || Config {
         run_speed: SPEED,
+        rate_limits: false,
         state_dir: Some(dir.path().to_owned()),
         ..Config::default()
     };

@@ -18,9 +18,12 @@ pub struct Ws {
     pub client: reqwest::Client,
 }
 
+/// A workspace at [`SPEED`] with the API rate limits off (bulk tests create many jobs quickly;
+/// the limits are not under test here).
 pub async fn start() -> Ws {
     start_with(Config {
         run_speed: SPEED,
+        rate_limits: false,
         ..Config::default()
     })
     .await
@@ -36,19 +39,11 @@ pub async fn start_with(config: Config) -> Ws {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    let ws = Ws {
+    Ws {
         url: workspace.url(),
         workspace,
         client,
-    };
-    // Bulk tests create many jobs quickly; the per-endpoint rate limits are not under test here.
-    let _ = ws
-        .client
-        .post(format!("{}/_local/rate-limits", ws.url))
-        .json(&json!({"enabled": false}))
-        .send()
-        .await;
-    ws
+    }
 }
 
 impl Ws {
