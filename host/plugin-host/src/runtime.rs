@@ -836,3 +836,20 @@ impl Notifier {
         Ok(messages)
     }
 }
+
+macro_rules! debug_handle {
+    ($($ty:ident),*) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.handle.name)
+                    .field("sha256", &self.handle.digest)
+                    .field("version", &self.handle.info.version)
+                    .field("limits", &self.handle.limits)
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+debug_handle!(Strategy, Gate, Notifier);
