@@ -531,6 +531,9 @@ const NODE_TYPES: &[NodeRow] = &[
 fn node_type(index: usize, row: &NodeRow) -> Value {
     let &(id, memory_mb, cores, category, gpus, local_disks, disk_gb, family, deprecated, graviton) = row;
     let aws = !id.starts_with("Standard_") && id.contains('.');
+    // Instance-store NVMe: the AWS `d`/`i3` families and Azure's L series. Always sent (0 when
+    // absent): the SDKs' node-type selectors sort on these fields and cannot compare a null.
+    let nvme = (aws && !id.starts_with("r3.")) || id.starts_with("Standard_L");
     json!({
         "node_type_id": id,
         "memory_mb": memory_mb,
@@ -546,6 +549,8 @@ fn node_type(index: usize, row: &NodeRow) -> Value {
             "instance_type_id": id,
             "local_disks": local_disks,
             "local_disk_size_gb": disk_gb,
+            "local_nvme_disks": if nvme { local_disks } else { 0 },
+            "local_nvme_disk_size_gb": if nvme { disk_gb } else { 0 },
             "instance_family": family,
         },
         "is_hidden": false,

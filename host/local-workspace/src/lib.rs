@@ -52,7 +52,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{addr}` is not a loopback address: the local workspace only listens on loopback (use 127.0.0.1 or [::1])")]
+    #[error(
+        "`{addr}` is not a loopback address: the local workspace only listens on loopback (use 127.0.0.1 or [::1])"
+    )]
     NotLoopback { addr: SocketAddr },
     #[error("cannot load workspace state from `{dir}`: {source}")]
     State {
@@ -123,7 +125,10 @@ impl std::fmt::Debug for Config {
             .field("workspace_id", &self.workspace_id)
             .field("user_name", &self.user_name)
             .field("rate_limits", &self.rate_limits)
-            .field("oauth_client", &self.oauth_client.as_ref().map(|(id, _)| (id, "<redacted>")))
+            .field(
+                "oauth_client",
+                &self.oauth_client.as_ref().map(|(id, _)| (id, "<redacted>")),
+            )
             .field("oauth_token_ttl", &self.oauth_token_ttl)
             .finish()
     }
@@ -146,15 +151,26 @@ impl LocalWorkspace {
         }
         let listener = TcpListener::bind(config.addr)
             .await
-            .map_err(|source| Error::Bind { addr: config.addr, source })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.addr, source })?;
+            .map_err(|source| Error::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: config.addr,
+            source,
+        })?;
         let state = AppState::load(config, addr)?;
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         // A hand-rolled accept loop rather than `axum::serve`: injected `drop` faults must close
         // connections without a response (see `control::serve`).
         let task = tokio::spawn(control::serve::serve(listener, app, rx));
-        Ok(Self { addr, state, shutdown: Some(tx), task: Some(task) })
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// The bound address.

@@ -6,4 +6,5 @@ mod auth;
 mod catalog;
 mod control;
 mod objects;
+mod python_sdk;
 mod support;
