@@ -3,6 +3,7 @@
 //! official Python SDK driving all of it.
 
 mod crud;
+mod load;
 mod permissions;
 mod persistence;
 mod python_sdk;
