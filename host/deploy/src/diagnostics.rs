@@ -169,7 +169,15 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A new finding without a location.
     pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
-        Self { code, severity, message: message.into(), location: None, label: None, help: None, notes: vec![] }
+        Self {
+            code,
+            severity,
+            message: message.into(),
+            location: None,
+            label: None,
+            help: None,
+            notes: vec![],
+        }
     }
 
     /// A new error.
@@ -238,7 +246,10 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// An empty list; `strict` turns unknown-field warnings into errors.
     pub fn new(strict: bool) -> Self {
-        Self { items: vec![], strict }
+        Self {
+            items: vec![],
+            strict,
+        }
     }
 
     /// Whether unknown fields are errors.
@@ -363,7 +374,12 @@ fn render_one(out: &mut String, d: &Diagnostic, color: bool) {
             reset: "\x1b[0m",
         }
     } else {
-        Palette { sev: "", blue: "", bold: "", reset: "" }
+        Palette {
+            sev: "",
+            blue: "",
+            bold: "",
+            reset: "",
+        }
     };
     let _ = writeln!(
         out,
@@ -390,9 +406,17 @@ fn render_one(out: &mut String, d: &Diagnostic, color: bool) {
     };
     let num = loc.line.to_string();
     let pad = " ".repeat(num.len());
-    let _ = writeln!(out, "{pad}{}-->{} {}:{}:{}", p.blue, p.reset, loc.file, loc.line, loc.column);
+    let _ = writeln!(
+        out,
+        "{pad}{}-->{} {}:{}:{}",
+        p.blue, p.reset, loc.file, loc.line, loc.column
+    );
     let _ = writeln!(out, "{pad} {}|{}", p.blue, p.reset);
-    let line: String = loc.source_line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+    let line: String = loc
+        .source_line
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
     let _ = writeln!(out, "{}{num} |{} {}", p.blue, p.reset, line.trim_end());
     let line_len = u32::try_from(line.trim_end().chars().count()).unwrap_or(u32::MAX);
     let start = loc.column.max(1).min(line_len + 1);
@@ -405,7 +429,11 @@ fn render_one(out: &mut String, d: &Diagnostic, color: bool) {
     let spaces = " ".repeat((start - 1) as usize);
     let carets = "^".repeat(width as usize);
     let label = d.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
-    let _ = writeln!(out, "{pad} {}|{} {spaces}{}{carets}{label}{}", p.blue, p.reset, p.sev, p.reset);
+    let _ = writeln!(
+        out,
+        "{pad} {}|{} {spaces}{}{carets}{label}{}",
+        p.blue, p.reset, p.sev, p.reset
+    );
     if d.help.is_some() || !d.notes.is_empty() {
         let _ = writeln!(out, "{pad} {}|{}", p.blue, p.reset);
     }
@@ -457,9 +485,12 @@ mod tests {
         let (map, id) = sources();
         let mut diags = Diagnostics::new(false);
         diags.push(
-            Diagnostic::error(code::UNKNOWN_DEPENDENCY, "task `a` depends on `ingest-bronz`, which is not a task in this job")
-                .at(&map, Span::new(id, Pos::new(4, 19), Pos::new(4, 31)))
-                .label("did you mean `ingest-bronze`?"),
+            Diagnostic::error(
+                code::UNKNOWN_DEPENDENCY,
+                "task `a` depends on `ingest-bronz`, which is not a task in this job",
+            )
+            .at(&map, Span::new(id, Pos::new(4, 19), Pos::new(4, 31)))
+            .label("did you mean `ingest-bronze`?"),
         );
         let expected = "\
 error[E012]: task `a` depends on `ingest-bronz`, which is not a task in this job
@@ -483,7 +514,10 @@ error[E012]: task `a` depends on `ingest-bronz`, which is not a task in this job
                 .note("a note"),
         );
         let out = diags.render(false);
-        assert!(out.contains("  |\n  = help: remove it\n  = note: a note\n"), "{out}");
+        assert!(
+            out.contains("  |\n  = help: remove it\n  = note: a note\n"),
+            "{out}"
+        );
         assert!(out.starts_with("warning[W002]"));
     }
 
@@ -492,10 +526,14 @@ error[E012]: task `a` depends on `ingest-bronz`, which is not a task in this job
         let (map, id) = sources();
         let mut diags = Diagnostics::new(false);
         diags.push(
-            Diagnostic::error(code::MISSING_FIELD, "m").at(&map, Span::new(id, Pos::new(2, 5), Pos::new(4, 1))),
+            Diagnostic::error(code::MISSING_FIELD, "m")
+                .at(&map, Span::new(id, Pos::new(2, 5), Pos::new(4, 1))),
         );
         let out = diags.render(false);
-        assert!(out.contains("2 |   - task_key: a\n  |     ^^^^^^^^^^^\n"), "{out}");
+        assert!(
+            out.contains("2 |   - task_key: a\n  |     ^^^^^^^^^^^\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -512,7 +550,9 @@ error[E012]: task `a` depends on `ingest-bronz`, which is not a task in this job
     fn json_form_has_counts_and_locations() {
         let (map, id) = sources();
         let mut diags = Diagnostics::new(false);
-        diags.push(Diagnostic::error(code::CRON, "bad").at(&map, Span::new(id, Pos::new(1, 1), Pos::new(1, 2))));
+        diags.push(
+            Diagnostic::error(code::CRON, "bad").at(&map, Span::new(id, Pos::new(1, 1), Pos::new(1, 2))),
+        );
         let v = diags.to_json();
         assert_eq!(v["errors"], 1);
         assert_eq!(v["diagnostics"][0]["code"], "E017");
@@ -525,6 +565,9 @@ error[E012]: task `a` depends on `ingest-bronz`, which is not a task in this job
         let c = ["ingest-bronze", "process-silver"];
         assert_eq!(did_you_mean("ingest-bronz", c).as_deref(), Some("ingest-bronze"));
         assert_eq!(did_you_mean("zzz", c), None);
-        assert_eq!(did_you_mean("timeout_second", ["timeout_seconds", "tags"]).as_deref(), Some("timeout_seconds"));
+        assert_eq!(
+            did_you_mean("timeout_second", ["timeout_seconds", "tags"]).as_deref(),
+            Some("timeout_seconds")
+        );
     }
 }

@@ -30,9 +30,14 @@ use crate::source::Span;
 /// Adds the SLA health rule and duration-warning recipients to a job tree.
 pub(crate) fn inject(job: &mut Node, m: &MonitoringSettings) {
     let has_duration_rule = |job: &Node| {
-        job.get("health").and_then(|h| h.get("rules")).and_then(Node::as_seq).is_some_and(|rules| {
-            rules.iter().any(|r| r.get("metric").and_then(Node::as_str) == Some("RUN_DURATION_SECONDS"))
-        })
+        job.get("health")
+            .and_then(|h| h.get("rules"))
+            .and_then(Node::as_seq)
+            .is_some_and(|rules| {
+                rules
+                    .iter()
+                    .any(|r| r.get("metric").and_then(Node::as_str) == Some("RUN_DURATION_SECONDS"))
+            })
     };
     if let Some(sla) = m.sla_seconds
         && !has_duration_rule(job)
@@ -42,7 +47,10 @@ pub(crate) fn inject(job: &mut Node, m: &MonitoringSettings) {
             vec![
                 ("metric", Node::string("RUN_DURATION_SECONDS", span)),
                 ("op", Node::string("GREATER_THAN", span)),
-                ("value", Node::new(NodeKind::Int(i64::try_from(sla).unwrap_or(i64::MAX)), span)),
+                (
+                    "value",
+                    Node::new(NodeKind::Int(i64::try_from(sla).unwrap_or(i64::MAX)), span),
+                ),
             ],
             span,
         );
@@ -52,9 +60,14 @@ pub(crate) fn inject(job: &mut Node, m: &MonitoringSettings) {
                 crate::project::merge::set(job, "health", health);
             }
             Some(health) if health.as_map().is_some() => match health.get_mut("rules") {
-                Some(Node { kind: NodeKind::Seq(rules), .. }) => rules.push(rule),
+                Some(Node {
+                    kind: NodeKind::Seq(rules),
+                    ..
+                }) => rules.push(rule),
                 Some(_) => {}
-                None => crate::project::merge::set(health, "rules", Node::new(NodeKind::Seq(vec![rule]), span)),
+                None => {
+                    crate::project::merge::set(health, "rules", Node::new(NodeKind::Seq(vec![rule]), span))
+                }
             },
             Some(_) => {}
         }
@@ -63,17 +76,27 @@ pub(crate) fn inject(job: &mut Node, m: &MonitoringSettings) {
         return;
     }
     let span = m.recipients_span.unwrap_or(job.span);
-    let recipients: Vec<Node> = m.recipients.iter().map(|r| Node::string(r.clone(), span)).collect();
+    let recipients: Vec<Node> = m
+        .recipients
+        .iter()
+        .map(|r| Node::string(r.clone(), span))
+        .collect();
     match job.get_mut("email_notifications") {
         None => {
             let en = map_node(
-                vec![("on_duration_warning_threshold_exceeded", Node::new(NodeKind::Seq(recipients), span))],
+                vec![(
+                    "on_duration_warning_threshold_exceeded",
+                    Node::new(NodeKind::Seq(recipients), span),
+                )],
                 span,
             );
             crate::project::merge::set(job, "email_notifications", en);
         }
         Some(en) if en.as_map().is_some() => match en.get_mut("on_duration_warning_threshold_exceeded") {
-            Some(Node { kind: NodeKind::Seq(existing), .. }) => {
+            Some(Node {
+                kind: NodeKind::Seq(existing),
+                ..
+            }) => {
                 for r in recipients {
                     if !existing.iter().any(|e| e.as_str() == r.as_str()) {
                         existing.push(r);
@@ -94,7 +117,14 @@ pub(crate) fn inject(job: &mut Node, m: &MonitoringSettings) {
 fn map_node(entries: Vec<(&str, Node)>, span: Span) -> Node {
     Node::new(
         NodeKind::Map(
-            entries.into_iter().map(|(k, value)| Entry { key: k.to_string(), key_span: span, value }).collect(),
+            entries
+                .into_iter()
+                .map(|(k, value)| Entry {
+                    key: k.to_string(),
+                    key_span: span,
+                    value,
+                })
+                .collect(),
         ),
         span,
     )
@@ -158,7 +188,11 @@ pub fn monitoring_file(p: &RenderedPipeline, ids: &MonitoringIds) -> MonitoringF
         .or(env.sla_seconds);
 
     let mut emails: Vec<String> = env.recipients.clone();
-    if let Some(list) = p.settings.pointer("/email_notifications/on_failure").and_then(Value::as_array) {
+    if let Some(list) = p
+        .settings
+        .pointer("/email_notifications/on_failure")
+        .and_then(Value::as_array)
+    {
         for e in list.iter().filter_map(Value::as_str) {
             if !emails.iter().any(|x| x == e) {
                 emails.push(e.to_string());
@@ -169,7 +203,11 @@ pub fn monitoring_file(p: &RenderedPipeline, ids: &MonitoringIds) -> MonitoringF
         .settings
         .pointer("/webhook_notifications/on_failure")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|w| w.get("id").and_then(Value::as_str).map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| w.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let mut notifications = vec![];
     if !emails.is_empty() {
@@ -314,7 +352,10 @@ mod tests {
             v["health"],
             json!({"rules": [{"metric": "RUN_DURATION_SECONDS", "op": "GREATER_THAN", "value": 10800}]})
         );
-        assert_eq!(v["email_notifications"]["on_duration_warning_threshold_exceeded"], json!(["oncall@x.com"]));
+        assert_eq!(
+            v["email_notifications"]["on_duration_warning_threshold_exceeded"],
+            json!(["oncall@x.com"])
+        );
         assert_eq!(v["email_notifications"]["on_failure"], json!(["a@x.com"]));
     }
 
@@ -326,7 +367,10 @@ mod tests {
         let v = job.to_value();
         assert_eq!(v["health"]["rules"].as_array().map(Vec::len), Some(1));
         assert_eq!(v["health"]["rules"][0]["value"], 60);
-        assert_eq!(v["email_notifications"]["on_duration_warning_threshold_exceeded"], json!(["a@x.com", "b@x.com"]));
+        assert_eq!(
+            v["email_notifications"]["on_duration_warning_threshold_exceeded"],
+            json!(["a@x.com", "b@x.com"])
+        );
     }
 
     #[test]
@@ -334,7 +378,10 @@ mod tests {
         let text = "health:\n  rules:\n    - {metric: STREAMING_BACKLOG_BYTES, op: GREATER_THAN, value: 1}\n";
         let mut job = parse_str(text).expect("job");
         inject(&mut job, &settings(Some(60), &[]));
-        assert_eq!(job.to_value()["health"]["rules"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            job.to_value()["health"]["rules"].as_array().map(Vec::len),
+            Some(2)
+        );
     }
 
     #[test]

@@ -117,7 +117,10 @@ impl Node {
 
     /// The value for `key` when this is a mapping (mutable).
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.as_map_mut()?.iter_mut().find(|e| e.key == key).map(|e| &mut e.value)
+        self.as_map_mut()?
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.value)
     }
 
     /// Converts to JSON without spans.
@@ -148,7 +151,13 @@ impl Node {
     }
 
     fn to_json_at(&self, ptr: &mut String, key: Option<Span>, spans: &mut SpanMap) -> Value {
-        spans.insert(ptr.clone(), SpanInfo { value: self.span, key });
+        spans.insert(
+            ptr.clone(),
+            SpanInfo {
+                value: self.span,
+                key,
+            },
+        );
         match &self.kind {
             NodeKind::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -189,7 +198,11 @@ impl Node {
             Value::Array(a) => NodeKind::Seq(a.iter().map(|x| Node::from_value(x, span)).collect()),
             Value::Object(o) => NodeKind::Map(
                 o.iter()
-                    .map(|(k, x)| Entry { key: k.clone(), key_span: span, value: Node::from_value(x, span) })
+                    .map(|(k, x)| Entry {
+                        key: k.clone(),
+                        key_span: span,
+                        value: Node::from_value(x, span),
+                    })
                     .collect(),
             ),
         };
@@ -225,7 +238,11 @@ pub fn value_type_name(v: &Value) -> &'static str {
 
 /// Escapes a key for a JSON pointer (`~` → `~0`, `/` → `~1`).
 pub fn escape_pointer(key: &str) -> String {
-    if key.contains(['~', '/']) { key.replace('~', "~0").replace('/', "~1") } else { key.to_string() }
+    if key.contains(['~', '/']) {
+        key.replace('~', "~0").replace('/', "~1")
+    } else {
+        key.to_string()
+    }
 }
 
 /// Where the value at a JSON pointer came from, and where its key is when it is a mapping value.
@@ -286,8 +303,12 @@ impl SpanMap {
 
     /// Moves every pointer under `from` to `to` (used to split the ACL out of the settings).
     pub fn extract_prefix(&mut self, from: &str) -> SpanMap {
-        let keys: Vec<String> =
-            self.map.keys().filter(|k| *k == from || k.starts_with(&format!("{from}/"))).cloned().collect();
+        let keys: Vec<String> = self
+            .map
+            .keys()
+            .filter(|k| *k == from || k.starts_with(&format!("{from}/")))
+            .cloned()
+            .collect();
         let mut out = SpanMap::default();
         for k in keys {
             if let Some(v) = self.map.remove(&k) {
@@ -304,7 +325,10 @@ impl SpanMap {
 }
 
 fn pos(m: &saphyr_parser::Marker) -> Pos {
-    Pos::new(u32::try_from(m.line()).unwrap_or(u32::MAX), u32::try_from(m.col() + 1).unwrap_or(u32::MAX))
+    Pos::new(
+        u32::try_from(m.line()).unwrap_or(u32::MAX),
+        u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+    )
 }
 
 fn span_of(file: FileId, s: &YSpan) -> Span {
@@ -312,8 +336,17 @@ fn span_of(file: FileId, s: &YSpan) -> Span {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: Span, anchor: usize },
-    Map { entries: Vec<Entry>, key: Option<(String, Span)>, start: Span, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        key: Option<(String, Span)>,
+        start: Span,
+        anchor: usize,
+    },
 }
 
 /// Parses the first document of `text` (file `file`) into a node tree. Syntax errors and
@@ -322,7 +355,10 @@ enum Frame {
 pub fn parse(text: &str, file: FileId, sources: &SourceMap, diags: &mut Diagnostics) -> Option<Node> {
     let json = sources.get(file).is_some_and(|f| f.display.ends_with(".json"));
     if json && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
-        let p = Pos::new(u32::try_from(e.line()).unwrap_or(1), u32::try_from(e.column()).unwrap_or(1).max(1));
+        let p = Pos::new(
+            u32::try_from(e.line()).unwrap_or(1),
+            u32::try_from(e.column()).unwrap_or(1).max(1),
+        );
         let msg = e.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         diags.push(
@@ -363,9 +399,12 @@ pub fn parse(text: &str, file: FileId, sources: &SourceMap, diags: &mut Diagnost
                 documents += 1;
                 if documents > 1 {
                     diags.push(
-                        Diagnostic::error(code::SYNTAX, "invalid YAML: a file must hold exactly one document")
-                            .at(sources, span)
-                            .help("remove the second `---` document or move it to its own file"),
+                        Diagnostic::error(
+                            code::SYNTAX,
+                            "invalid YAML: a file must hold exactly one document",
+                        )
+                        .at(sources, span)
+                        .help("remove the second `---` document or move it to its own file"),
                     );
                     return None;
                 }
@@ -374,34 +413,59 @@ pub fn parse(text: &str, file: FileId, sources: &SourceMap, diags: &mut Diagnost
             Event::Alias(id) => match anchors.get(&id) {
                 Some(n) => Some((n.clone(), 0)),
                 None => {
-                    diags.push(Diagnostic::error(code::SYNTAX, "invalid YAML: unknown alias").at(sources, span));
+                    diags.push(
+                        Diagnostic::error(code::SYNTAX, "invalid YAML: unknown alias").at(sources, span),
+                    );
                     return None;
                 }
             },
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| t.suffix.clone());
                 let span = scalar_span(&lines, span, style, &value);
-                Some((Node::new(scalar_kind(&value, style, tag.as_deref()), span), anchor))
+                Some((
+                    Node::new(scalar_kind(&value, style, tag.as_deref()), span),
+                    anchor,
+                ))
             }
             Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq { items: vec![], start: span, anchor });
+                stack.push(Frame::Seq {
+                    items: vec![],
+                    start: span,
+                    anchor,
+                });
                 None
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map { entries: vec![], key: None, start: span, anchor });
+                stack.push(Frame::Map {
+                    entries: vec![],
+                    key: None,
+                    start: span,
+                    anchor,
+                });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
                 Some(Frame::Seq { items, start, anchor }) => {
                     let end = items.last().map(|n| n.span.end).unwrap_or(span.end);
-                    Some((Node::new(NodeKind::Seq(items), Span::new(file, start.start, end)), anchor))
+                    Some((
+                        Node::new(NodeKind::Seq(items), Span::new(file, start.start, end)),
+                        anchor,
+                    ))
                 }
                 _ => None,
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { entries, start, anchor, .. }) => {
+                Some(Frame::Map {
+                    entries,
+                    start,
+                    anchor,
+                    ..
+                }) => {
                     let end = entries.last().map(|e| e.value.span.end).unwrap_or(span.end);
-                    Some((Node::new(NodeKind::Map(entries), Span::new(file, start.start, end)), anchor))
+                    Some((
+                        Node::new(NodeKind::Map(entries), Span::new(file, start.start, end)),
+                        anchor,
+                    ))
                 }
                 _ => None,
             },
@@ -441,7 +505,11 @@ pub fn parse(text: &str, file: FileId, sources: &SourceMap, diags: &mut Diagnost
                                 .help("remove one of the two entries; the first one is used"),
                         );
                     } else {
-                        entries.push(Entry { key: k, key_span, value: node });
+                        entries.push(Entry {
+                            key: k,
+                            key_span,
+                            value: node,
+                        });
                     }
                 }
             },
@@ -453,11 +521,20 @@ pub fn parse(text: &str, file: FileId, sources: &SourceMap, diags: &mut Diagnost
 /// The parser's scalar spans can run past the token (over trailing spaces and comments); narrow
 /// single-line scalars to the token's own text.
 fn scalar_span(lines: &[&str], span: Span, style: ScalarStyle, value: &str) -> Span {
-    let Some(line) = lines.get(span.start.line.saturating_sub(1) as usize) else { return span };
-    let rest: Vec<char> = line.chars().skip(span.start.col.saturating_sub(1) as usize).collect();
+    let Some(line) = lines.get(span.start.line.saturating_sub(1) as usize) else {
+        return span;
+    };
+    let rest: Vec<char> = line
+        .chars()
+        .skip(span.start.col.saturating_sub(1) as usize)
+        .collect();
     let len = match style {
         ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
-            let quote = if style == ScalarStyle::DoubleQuoted { '"' } else { '\'' };
+            let quote = if style == ScalarStyle::DoubleQuoted {
+                '"'
+            } else {
+                '\''
+            };
             if rest.first() != Some(&quote) {
                 return span;
             }
@@ -494,7 +571,11 @@ fn scalar_span(lines: &[&str], span: Span, style: ScalarStyle, value: &str) -> S
         _ => return span,
     };
     let len = u32::try_from(len).unwrap_or(0);
-    Span::new(span.file, span.start, Pos::new(span.start.line, span.start.col + len))
+    Span::new(
+        span.file,
+        span.start,
+        Pos::new(span.start.line, span.start.col + len),
+    )
 }
 
 /// The type a plain (unquoted) scalar `value` has under the YAML 1.2 core schema.
@@ -587,7 +668,11 @@ fn parse_float(s: &str) -> Option<f64> {
             !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
         }
     };
-    if mantissa_ok && exp_ok { s.parse().ok() } else { None }
+    if mantissa_ok && exp_ok {
+        s.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// Parses `text` as a standalone document for tests and small inputs, with its own source map.
@@ -620,16 +705,21 @@ mod tests {
         let mut sources = SourceMap::new();
         let id = sources.add("job.yaml", "job.yaml", text.to_string());
         let mut diags = Diagnostics::new(false);
-        let node = parse(text, id, &sources, &mut diags).unwrap_or_else(|| Node::new(NodeKind::Null, Span::default()));
+        let node = parse(text, id, &sources, &mut diags)
+            .unwrap_or_else(|| Node::new(NodeKind::Null, Span::default()));
         (node, diags, sources)
     }
 
     #[test]
     fn scalars_follow_the_yaml_1_2_core_schema() {
-        let (n, d, _) = load("a: 1\nb: -2\nc: 1.5\nd: true\ne: ~\nf: yes\ng: '1'\nh: 0x1F\ni: 1e3\nj: \"x\"\nk:\n");
+        let (n, d, _) =
+            load("a: 1\nb: -2\nc: 1.5\nd: true\ne: ~\nf: yes\ng: '1'\nh: 0x1F\ni: 1e3\nj: \"x\"\nk:\n");
         assert!(d.is_empty());
         let v = n.to_value();
-        assert_eq!(v, serde_json::json!({"a":1,"b":-2,"c":1.5,"d":true,"e":null,"f":"yes","g":"1","h":31,"i":1000.0,"j":"x","k":null}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a":1,"b":-2,"c":1.5,"d":true,"e":null,"f":"yes","g":"1","h":31,"i":1000.0,"j":"x","k":null})
+        );
     }
 
     #[test]
@@ -638,7 +728,10 @@ mod tests {
         let (n, _, _) = load(text);
         let (_, spans) = n.to_json();
         let info = spans.get("/tasks/0/task_key").expect("span");
-        assert_eq!((info.value.start.line, info.value.start.col, info.value.end.col), (2, 15, 27));
+        assert_eq!(
+            (info.value.start.line, info.value.start.col, info.value.end.col),
+            (2, 15, 27)
+        );
         let key = info.key.expect("key span");
         assert_eq!((key.start.line, key.start.col), (2, 5));
         let t = spans.get("/tasks/0/timeout_seconds").expect("span");
@@ -666,9 +759,20 @@ mod tests {
     #[test]
     fn duplicate_keys_are_reported_and_first_wins() {
         let (n, d, _) = load("a: 1\nb: 2\na: 3\n");
-        assert_eq!(n.get("a").and_then(|x| if let NodeKind::Int(i) = x.kind { Some(i) } else { None }), Some(1));
+        assert_eq!(
+            n.get("a").and_then(|x| if let NodeKind::Int(i) = x.kind {
+                Some(i)
+            } else {
+                None
+            }),
+            Some(1)
+        );
         assert!(d.contains_code(code::DUPLICATE_KEY));
-        let loc = d.iter().next().and_then(|x| x.location.clone()).expect("location");
+        let loc = d
+            .iter()
+            .next()
+            .and_then(|x| x.location.clone())
+            .expect("location");
         assert_eq!((loc.line, loc.column), (3, 1));
     }
 
@@ -698,7 +802,11 @@ mod tests {
         let bad = "{\"name\": \n }";
         let id = sources.add("bad.json", "bad.json", bad.to_string());
         assert!(parse(bad, id, &sources, &mut diags).is_none());
-        let loc = diags.iter().next().and_then(|d| d.location.clone()).expect("location");
+        let loc = diags
+            .iter()
+            .next()
+            .and_then(|d| d.location.clone())
+            .expect("location");
         assert_eq!(loc.line, 2);
     }
 

@@ -49,7 +49,11 @@ impl Span {
 
     /// A zero-width span at `pos`.
     pub fn point(file: FileId, pos: Pos) -> Self {
-        Self { file, start: pos, end: pos }
+        Self {
+            file,
+            start: pos,
+            end: pos,
+        }
     }
 
     /// A sub-span covering `len` characters starting `offset` characters after `start`, when the
@@ -116,7 +120,12 @@ impl SourceMap {
             line_starts.pop();
         }
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile { display: display.into(), path: path.into(), text, line_starts });
+        self.files.push(SourceFile {
+            display: display.into(),
+            path: path.into(),
+            text,
+            line_starts,
+        });
         id
     }
 
@@ -127,7 +136,10 @@ impl SourceMap {
 
     /// Every file, in the order they were added.
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate().map(|(i, f)| (FileId(u32::try_from(i).unwrap_or(u32::MAX)), f))
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(u32::try_from(i).unwrap_or(u32::MAX)), f))
     }
 
     /// Resolves a span to a [`Location`] with the path relative to the project and the text of
@@ -152,8 +164,10 @@ impl SourceMap {
 pub fn display_path(root: &Path, path: &Path) -> String {
     match path.strip_prefix(root) {
         Ok(rel) => {
-            let parts: Vec<String> =
-                rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
             parts.join("/")
         }
         Err(_) => path.to_string_lossy().into_owned(),
@@ -198,7 +212,13 @@ mod tests {
     #[test]
     fn display_path_is_relative_with_slashes() {
         let root = Path::new("/p");
-        assert_eq!(display_path(root, Path::new("/p/pipelines/a/job.yaml")), "pipelines/a/job.yaml");
-        assert_eq!(display_path(root, Path::new("/elsewhere/c.yaml")), "/elsewhere/c.yaml");
+        assert_eq!(
+            display_path(root, Path::new("/p/pipelines/a/job.yaml")),
+            "pipelines/a/job.yaml"
+        );
+        assert_eq!(
+            display_path(root, Path::new("/elsewhere/c.yaml")),
+            "/elsewhere/c.yaml"
+        );
     }
 }

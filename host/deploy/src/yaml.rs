@@ -29,7 +29,10 @@ pub fn inline(v: &Value) -> String {
         Value::Array(a) => format!("[{}]", a.iter().map(inline).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => format!(
             "{{{}}}",
-            m.iter().map(|(k, v)| format!("{}: {}", scalar_string(k), inline(v))).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", scalar_string(k), inline(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -49,7 +52,11 @@ fn needs_quotes(s: &str) -> bool {
 }
 
 fn scalar_string(s: &str) -> String {
-    if needs_quotes(s) { Value::String(s.to_string()).to_string() } else { s.to_string() }
+    if needs_quotes(s) {
+        Value::String(s.to_string()).to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
@@ -160,6 +167,9 @@ mod tests {
 
     #[test]
     fn inline_is_flow_style() {
-        assert_eq!(inline(&json!({"a": [1, "x y"], "b": "1"})), "{a: [1, x y], b: \"1\"}");
+        assert_eq!(
+            inline(&json!({"a": [1, "x y"], "b": "1"})),
+            "{a: [1, x y], b: \"1\"}"
+        );
     }
 }

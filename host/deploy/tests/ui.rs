@@ -36,7 +36,9 @@ fn parse_case(dir: &Path) -> Result<Case, String> {
     let mut words = args.split_whitespace();
     while let Some(w) = words.next() {
         match w {
-            "--environment" | "-e" => case.environment = words.next().ok_or("--environment needs a value")?.to_string(),
+            "--environment" | "-e" => {
+                case.environment = words.next().ok_or("--environment needs a value")?.to_string()
+            }
             "--strict" => case.strict = true,
             "--offline" => {}
             "--config-file" => {
@@ -51,7 +53,9 @@ fn parse_case(dir: &Path) -> Result<Case, String> {
     }
     if let Ok(text) = std::fs::read_to_string(dir.join("env")) {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let (k, v) = line.split_once('=').ok_or_else(|| format!("bad env line `{line}`"))?;
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| format!("bad env line `{line}`"))?;
             case.env.insert(k.to_string(), v.to_string());
         }
     }
@@ -81,11 +85,18 @@ fn ui_cases() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 30, "expected at least 30 UI cases, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 30,
+        "expected at least 30 UI cases, found {}",
+        dirs.len()
+    );
     let update = std::env::var_os("UPDATE_UI").is_some();
     let mut failures = vec![];
     for dir in &dirs {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let case = match parse_case(dir) {
             Ok(c) => c,
             Err(e) => {
@@ -95,7 +106,9 @@ fn ui_cases() {
         };
         let (actual, has_errors) = render(dir, &case);
         if !has_errors {
-            failures.push(format!("{name}: expected at least one error (bad input must fail validation), got:\n{actual}"));
+            failures.push(format!(
+                "{name}: expected at least one error (bad input must fail validation), got:\n{actual}"
+            ));
         }
         let expected_path = dir.join("expected.txt");
         if update {
@@ -111,5 +124,11 @@ fn ui_cases() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} UI cases failed:\n\n{}", failures.len(), dirs.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} UI cases failed:\n\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n\n")
+    );
 }

@@ -58,7 +58,9 @@ pub fn live_levels(live: &Value) -> BTreeMap<Principal, String> {
     let mut out: BTreeMap<Principal, String> = BTreeMap::new();
     let Some(items) = list.as_array() else { return out };
     for item in items {
-        let Some(principal) = Principal::from_entry(item) else { continue };
+        let Some(principal) = Principal::from_entry(item) else {
+            continue;
+        };
         let mut levels: Vec<String> = vec![];
         match item.get("all_permissions").and_then(Value::as_array) {
             Some(perms) => {
@@ -100,16 +102,26 @@ pub fn diff_acl(desired: &[AclEntry], live: Option<&Value>) -> Vec<AclChange> {
     let mut out = vec![];
     for (p, level) in &want {
         match live.get(p) {
-            None => out.push(AclChange::Grant { principal: p.clone(), level: level.clone() }),
+            None => out.push(AclChange::Grant {
+                principal: p.clone(),
+                level: level.clone(),
+            }),
             Some(cur) if cur != level => {
-                out.push(AclChange::Change { principal: p.clone(), old: cur.clone(), new: level.clone() });
+                out.push(AclChange::Change {
+                    principal: p.clone(),
+                    old: cur.clone(),
+                    new: level.clone(),
+                });
             }
             Some(_) => {}
         }
     }
     for (p, level) in &live {
         if !want.contains_key(p) {
-            out.push(AclChange::Revoke { principal: p.clone(), level: level.clone() });
+            out.push(AclChange::Revoke {
+                principal: p.clone(),
+                level: level.clone(),
+            });
         }
     }
     out.sort_by(|a, b| principal_of(a).cmp(principal_of(b)));
@@ -130,7 +142,10 @@ mod tests {
     use serde_json::json;
 
     fn entry(p: Principal, l: &str) -> AclEntry {
-        AclEntry { principal: p, permission_level: l.to_string() }
+        AclEntry {
+            principal: p,
+            permission_level: l.to_string(),
+        }
     }
 
     #[test]
@@ -150,9 +165,19 @@ mod tests {
         assert_eq!(
             changes,
             vec![
-                AclChange::Change { principal: Principal::Group("analysts".into()), old: "CAN_MANAGE_RUN".into(), new: "CAN_VIEW".into() },
-                AclChange::Revoke { principal: Principal::ServicePrincipal("old-sp".into()), level: "CAN_VIEW".into() },
-                AclChange::Grant { principal: Principal::ServicePrincipal("sp".into()), level: "CAN_MANAGE_RUN".into() },
+                AclChange::Change {
+                    principal: Principal::Group("analysts".into()),
+                    old: "CAN_MANAGE_RUN".into(),
+                    new: "CAN_VIEW".into()
+                },
+                AclChange::Revoke {
+                    principal: Principal::ServicePrincipal("old-sp".into()),
+                    level: "CAN_VIEW".into()
+                },
+                AclChange::Grant {
+                    principal: Principal::ServicePrincipal("sp".into()),
+                    level: "CAN_MANAGE_RUN".into()
+                },
             ]
         );
     }
@@ -165,7 +190,13 @@ mod tests {
     #[test]
     fn same_permissions_plan_nothing() {
         let live = json!([{"user_name": "a@x.com", "all_permissions": [{"permission_level": "IS_OWNER", "inherited": false}]}]);
-        assert!(diff_acl(&[entry(Principal::User("a@x.com".into()), "IS_OWNER")], Some(&live)).is_empty());
+        assert!(
+            diff_acl(
+                &[entry(Principal::User("a@x.com".into()), "IS_OWNER")],
+                Some(&live)
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ fn list_key(field: &str) -> Option<&'static str> {
 
 /// `parent.key`, or `parent["key"]` when the key is not a plain word.
 pub(crate) fn field_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (parent.is_empty(), plain) {
         (true, true) => key.to_string(),
         (false, true) => format!("{parent}.{key}"),
@@ -56,7 +59,11 @@ pub(crate) fn field_path(parent: &str, key: &str) -> String {
 fn keyed(items: &[Value], key: &str) -> Option<Vec<(String, Value)>> {
     items
         .iter()
-        .map(|x| x.get(key).and_then(Value::as_str).map(|k| (k.to_string(), x.clone())))
+        .map(|x| {
+            x.get(key)
+                .and_then(Value::as_str)
+                .map(|k| (k.to_string(), x.clone()))
+        })
         .collect::<Option<Vec<_>>>()
 }
 
@@ -80,8 +87,16 @@ fn diff_at(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut 
                 let p = field_path(path, k);
                 match (o.get(k), n.get(k)) {
                     (Some(a), Some(b)) => diff_at(&p, Some(k), a, b, out),
-                    (Some(a), None) => out.push(Change { path: p, old: Some(a.clone()), new: None }),
-                    (None, Some(b)) => out.push(Change { path: p, old: None, new: Some(b.clone()) }),
+                    (Some(a), None) => out.push(Change {
+                        path: p,
+                        old: Some(a.clone()),
+                        new: None,
+                    }),
+                    (None, Some(b)) => out.push(Change {
+                        path: p,
+                        old: None,
+                        new: Some(b.clone()),
+                    }),
                     (None, None) => {}
                 }
             }
@@ -91,7 +106,11 @@ fn diff_at(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut 
             let pairs = key.and_then(|k| Some((keyed(o, k)?, keyed(n, k)?)));
             match pairs {
                 Some((ok, nk)) => {
-                    let mut keys: Vec<&String> = ok.iter().map(|(k, _)| k).chain(nk.iter().map(|(k, _)| k)).collect();
+                    let mut keys: Vec<&String> = ok
+                        .iter()
+                        .map(|(k, _)| k)
+                        .chain(nk.iter().map(|(k, _)| k))
+                        .collect();
                     keys.sort();
                     keys.dedup();
                     for k in keys {
@@ -100,16 +119,32 @@ fn diff_at(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut 
                         let b = nk.iter().find(|(x, _)| x == k).map(|(_, v)| v);
                         match (a, b) {
                             (Some(a), Some(b)) => diff_at(&p, None, a, b, out),
-                            (Some(a), None) => out.push(Change { path: p, old: Some(a.clone()), new: None }),
-                            (None, Some(b)) => out.push(Change { path: p, old: None, new: Some(b.clone()) }),
+                            (Some(a), None) => out.push(Change {
+                                path: p,
+                                old: Some(a.clone()),
+                                new: None,
+                            }),
+                            (None, Some(b)) => out.push(Change {
+                                path: p,
+                                old: None,
+                                new: Some(b.clone()),
+                            }),
                             (None, None) => {}
                         }
                     }
                 }
-                None => out.push(Change { path: path.to_string(), old: Some(old.clone()), new: Some(new.clone()) }),
+                None => out.push(Change {
+                    path: path.to_string(),
+                    old: Some(old.clone()),
+                    new: Some(new.clone()),
+                }),
             }
         }
-        _ => out.push(Change { path: path.to_string(), old: Some(old.clone()), new: Some(new.clone()) }),
+        _ => out.push(Change {
+            path: path.to_string(),
+            old: Some(old.clone()),
+            new: Some(new.clone()),
+        }),
     }
 }
 
@@ -143,7 +178,10 @@ mod tests {
 
     #[test]
     fn unkeyed_lists_compare_whole() {
-        let changes = diff(&json!({"email": {"on_failure": ["a"]}}), &json!({"email": {"on_failure": ["a", "b"]}}));
+        let changes = diff(
+            &json!({"email": {"on_failure": ["a"]}}),
+            &json!({"email": {"on_failure": ["a", "b"]}}),
+        );
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].path, "email.on_failure");
         assert_eq!(changes[0].new, Some(json!(["a", "b"])));

@@ -62,16 +62,30 @@ impl Plan {
         live_permissions: Option<&Value>,
         opts: &NormalizeOptions,
     ) -> Plan {
-        let job_name = desired.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let job_name = desired
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let job = match live {
-            None => JobAction::Create { settings: normalize(desired, opts) },
+            None => JobAction::Create {
+                settings: normalize(desired, opts),
+            },
             Some(live) => {
                 let (d, l) = normalize_pair(desired, live, opts);
                 let changes = diff(&l, &d);
-                if changes.is_empty() { JobAction::NoChange } else { JobAction::Update { changes } }
+                if changes.is_empty() {
+                    JobAction::NoChange
+                } else {
+                    JobAction::Update { changes }
+                }
             }
         };
-        Plan { job_name, job, permissions: diff_acl(desired_acl, live_permissions) }
+        Plan {
+            job_name,
+            job,
+            permissions: diff_acl(desired_acl, live_permissions),
+        }
     }
 
     /// True when the deploy would change nothing.
@@ -114,7 +128,10 @@ impl Plan {
                 if let Some(obj) = settings.as_object() {
                     for (k, v) in obj {
                         match (k.as_str(), v) {
-                            ("tasks" | "job_clusters" | "parameters" | "environments", Value::Array(items)) => {
+                            (
+                                "tasks" | "job_clusters" | "parameters" | "environments",
+                                Value::Array(items),
+                            ) => {
                                 let key = match k.as_str() {
                                     "tasks" => "task_key",
                                     "job_clusters" => "job_cluster_key",
@@ -156,7 +173,9 @@ impl Plan {
                 let (sym, line) = match c {
                     AclChange::Grant { principal, level } => ('+', format!("  + {principal}: {level}")),
                     AclChange::Revoke { principal, level } => ('-', format!("  - {principal}: {level}")),
-                    AclChange::Change { principal, old, new } => ('~', format!("  ~ {principal}: {old} -> {new}")),
+                    AclChange::Change { principal, old, new } => {
+                        ('~', format!("  ~ {principal}: {old} -> {new}"))
+                    }
                 };
                 let _ = writeln!(out, "{}", paint(sym, &line));
             }
@@ -189,8 +208,17 @@ mod tests {
             "tags": {"env": "prod"}});
         let live = json!({"name": "j", "tasks": [{"task_key": "a", "timeout_seconds": 5400, "notebook_task": {"notebook_path": "/n", "source": "WORKSPACE"}}],
             "tags": {"env": "prod", "sla": "critical", "brickship-deployment": "x"}, "format": "MULTI_TASK"});
-        let acl = vec![AclEntry { principal: Principal::Group("g".into()), permission_level: "CAN_VIEW".into() }];
-        let plan = Plan::compute(&desired, &acl, Some(&live), Some(&json!([])), &NormalizeOptions::ignoring_tags(["brickship-deployment"]));
+        let acl = vec![AclEntry {
+            principal: Principal::Group("g".into()),
+            permission_level: "CAN_VIEW".into(),
+        }];
+        let plan = Plan::compute(
+            &desired,
+            &acl,
+            Some(&live),
+            Some(&json!([])),
+            &NormalizeOptions::ignoring_tags(["brickship-deployment"]),
+        );
         let text = plan.render(false);
         assert_eq!(
             text,
@@ -204,10 +232,15 @@ mod tests {
 
     #[test]
     fn create_and_no_change() {
-        let desired = json!({"name": "j", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/n"}}]});
+        let desired =
+            json!({"name": "j", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/n"}}]});
         let create = Plan::compute(&desired, &[], None, None, &NormalizeOptions::default());
         assert!(matches!(create.job, JobAction::Create { .. }));
-        assert!(create.render(false).contains("  + tasks[a]: {\"notebook_task\":{\"notebook_path\":\"/n\"},\"task_key\":\"a\"}"));
+        assert!(
+            create
+                .render(false)
+                .contains("  + tasks[a]: {\"notebook_task\":{\"notebook_path\":\"/n\"},\"task_key\":\"a\"}")
+        );
         let same = Plan::compute(&desired, &[], Some(&desired), None, &NormalizeOptions::default());
         assert!(same.is_empty());
         assert!(same.render(false).starts_with("job `j` is up to date\n"));

@@ -34,7 +34,9 @@ pub struct NormalizeOptions {
 impl NormalizeOptions {
     /// Options ignoring `tags`.
     pub fn ignoring_tags<I: IntoIterator<Item = S>, S: Into<String>>(tags: I) -> Self {
-        Self { ignore_tags: tags.into_iter().map(Into::into).collect() }
+        Self {
+            ignore_tags: tags.into_iter().map(Into::into).collect(),
+        }
     }
 
     fn ignores(&self, tag: &str) -> bool {
@@ -45,8 +47,15 @@ impl NormalizeOptions {
     }
 }
 
-const JOB_ENRICHMENT: &[&str] =
-    &["run_as", "edit_mode", "budget_policy_id", "usage_policy_id", "performance_target", "parent_path", "deployment"];
+const JOB_ENRICHMENT: &[&str] = &[
+    "run_as",
+    "edit_mode",
+    "budget_policy_id",
+    "usage_policy_id",
+    "performance_target",
+    "parent_path",
+    "deployment",
+];
 const CLUSTER_ENRICHMENT: &[&str] = &[
     "aws_attributes",
     "azure_attributes",
@@ -69,7 +78,12 @@ const CLUSTER_ENRICHMENT: &[&str] = &[
     "effective_spark_version",
 ];
 /// Cluster fields whose own sub-fields are also enrichment when the desired side omits them.
-const CLUSTER_ENRICHMENT_OBJECTS: &[&str] = &["aws_attributes", "azure_attributes", "gcp_attributes", "workload_type"];
+const CLUSTER_ENRICHMENT_OBJECTS: &[&str] = &[
+    "aws_attributes",
+    "azure_attributes",
+    "gcp_attributes",
+    "workload_type",
+];
 
 fn remove_if(obj: &mut Map<String, Value>, key: &str, default: &Value) {
     if obj.get(key) == Some(default) {
@@ -92,8 +106,10 @@ fn remove_if_empty(obj: &mut Map<String, Value>, key: &str) {
 fn clean(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> =
-                std::mem::take(m).into_iter().filter(|(_, x)| !x.is_null()).collect();
+            let mut entries: Vec<(String, Value)> = std::mem::take(m)
+                .into_iter()
+                .filter(|(_, x)| !x.is_null())
+                .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             for (_, x) in entries.iter_mut() {
                 clean(x);
@@ -112,7 +128,10 @@ fn clean(v: &mut Value) {
                 && f.fract() == 0.0
                 && f.abs() < 9.0e15
             {
-                #[expect(clippy::cast_possible_truncation, reason = "integral and within i64 range, checked above")]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "integral and within i64 range, checked above"
+                )]
                 let i = f as i64;
                 *v = Value::from(i);
             }
@@ -146,11 +165,19 @@ fn notifications(obj: &mut Map<String, Value>) {
         }
     }
     if let Some(Value::Object(ns)) = obj.get_mut("notification_settings") {
-        for k in ["no_alert_for_skipped_runs", "no_alert_for_canceled_runs", "alert_on_last_attempt"] {
+        for k in [
+            "no_alert_for_skipped_runs",
+            "no_alert_for_canceled_runs",
+            "alert_on_last_attempt",
+        ] {
             remove_if(ns, k, &Value::Bool(false));
         }
     }
-    for k in ["email_notifications", "webhook_notifications", "notification_settings"] {
+    for k in [
+        "email_notifications",
+        "webhook_notifications",
+        "notification_settings",
+    ] {
         remove_if_empty(obj, k);
     }
 }
@@ -161,7 +188,13 @@ fn cluster(spec: &mut Value) {
     if obj.contains_key("autoscale") {
         obj.remove("num_workers");
     }
-    for k in ["spark_conf", "spark_env_vars", "custom_tags", "init_scripts", "ssh_public_keys"] {
+    for k in [
+        "spark_conf",
+        "spark_env_vars",
+        "custom_tags",
+        "init_scripts",
+        "ssh_public_keys",
+    ] {
         remove_if_empty(obj, k);
     }
 }
@@ -262,7 +295,10 @@ fn strip_cluster(live: &mut Value, desired: Option<&Value>) {
 }
 
 fn find_by<'a>(list: Option<&'a Value>, key: &str, value: &str) -> Option<&'a Value> {
-    list?.as_array()?.iter().find(|x| x.get(key).and_then(Value::as_str) == Some(value))
+    list?
+        .as_array()?
+        .iter()
+        .find(|x| x.get(key).and_then(Value::as_str) == Some(value))
 }
 
 /// Drops from normalised `live` the server enrichment that normalised `desired` does not set.
@@ -275,8 +311,13 @@ pub fn strip_enrichment(live: &mut Value, desired: &Value) {
     }
     if let Some(Value::Array(clusters)) = l.get_mut("job_clusters") {
         for c in clusters {
-            let key = c.get("job_cluster_key").and_then(Value::as_str).unwrap_or_default().to_string();
-            let d = find_by(desired.get("job_clusters"), "job_cluster_key", &key).and_then(|d| d.get("new_cluster"));
+            let key = c
+                .get("job_cluster_key")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let d = find_by(desired.get("job_clusters"), "job_cluster_key", &key)
+                .and_then(|d| d.get("new_cluster"));
             if let Some(spec) = c.get_mut("new_cluster") {
                 strip_cluster(spec, d);
             }
@@ -284,7 +325,11 @@ pub fn strip_enrichment(live: &mut Value, desired: &Value) {
     }
     if let Some(Value::Array(tasks)) = l.get_mut("tasks") {
         for t in tasks {
-            let key = t.get("task_key").and_then(Value::as_str).unwrap_or_default().to_string();
+            let key = t
+                .get("task_key")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let d = find_by(desired.get("tasks"), "task_key", &key);
             if let Some(spec) = t.get_mut("new_cluster") {
                 strip_cluster(spec, d.and_then(|d| d.get("new_cluster")));
@@ -377,7 +422,11 @@ mod tests {
 
     #[test]
     fn integral_floats_become_integers() {
-        let (d, l) = normalize_pair(&json!({"timeout_seconds": 60.0}), &json!({"timeout_seconds": 60}), &NormalizeOptions::default());
+        let (d, l) = normalize_pair(
+            &json!({"timeout_seconds": 60.0}),
+            &json!({"timeout_seconds": 60}),
+            &NormalizeOptions::default(),
+        );
         assert_eq!(d, l);
     }
 }

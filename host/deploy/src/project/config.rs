@@ -28,8 +28,16 @@ const TOP_LEVEL: &[&str] = &[
     "plugins",
     "strategies",
 ];
-const ENVIRONMENT: &[&str] =
-    &["workspace", "variables", "approval", "strategy", "monitoring", "gates", "notifiers", "description"];
+const ENVIRONMENT: &[&str] = &[
+    "workspace",
+    "variables",
+    "approval",
+    "strategy",
+    "monitoring",
+    "gates",
+    "notifiers",
+    "description",
+];
 const WORKSPACE: &[&str] = &["host", "profile"];
 const APPROVAL: &[&str] = &["required"];
 const MONITORING: &[&str] = &["enabled", "sla", "recipients"];
@@ -69,7 +77,10 @@ impl ProjectConfig {
 
     /// The raw node of environment `name`.
     pub fn environment(&self, name: &str) -> Option<&Node> {
-        self.environments.iter().find(|(n, _)| n == name).map(|(_, node)| node)
+        self.environments
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, node)| node)
     }
 }
 
@@ -113,7 +124,10 @@ pub struct StrategyRef {
 
 impl Default for StrategyRef {
     fn default() -> Self {
-        Self { name: DEFAULT_STRATEGY.to_string(), config: Value::Object(Default::default()) }
+        Self {
+            name: DEFAULT_STRATEGY.to_string(),
+            config: Value::Object(Default::default()),
+        }
     }
 }
 
@@ -136,7 +150,13 @@ pub struct MonitoringSettings {
 
 impl Default for MonitoringSettings {
     fn default() -> Self {
-        Self { enabled: true, sla_seconds: None, recipients: vec![], sla_span: None, recipients_span: None }
+        Self {
+            enabled: true,
+            sla_seconds: None,
+            recipients: vec![],
+            sla_span: None,
+            recipients_span: None,
+        }
     }
 }
 
@@ -166,7 +186,7 @@ fn opaque_map(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Option<Value> {
 
 /// Parses the root node of `brickship.yaml`; `root_dir` is used to check `sync` sources.
 pub(crate) fn parse_project(ctx: &mut Ctx<'_>, root: &Node, root_dir: &Path) -> Option<ProjectConfig> {
-    let Some(_) = ctx.map(root, "brickship.yaml") else { return None };
+    ctx.map(root, "brickship.yaml")?;
     ctx.unknown_fields(root, "`brickship.yaml`", TOP_LEVEL);
     let mut ok = true;
     let name = match root.get("project") {
@@ -224,9 +244,12 @@ pub(crate) fn parse_project(ctx: &mut Ctx<'_>, root: &Node, root_dir: &Path) -> 
                 for e in entries {
                     if !valid_name(&e.key) {
                         ctx.push(
-                            Diagnostic::error(code::BAD_KEY, format!("environment name `{}` is not valid", e.key))
-                                .at(ctx.sources, e.key_span)
-                                .label("use letters, digits, `-`, `_` and `.`"),
+                            Diagnostic::error(
+                                code::BAD_KEY,
+                                format!("environment name `{}` is not valid", e.key),
+                            )
+                            .at(ctx.sources, e.key_span)
+                            .label("use letters, digits, `-`, `_` and `.`"),
                         );
                     }
                     let path = format!("environments.{}", e.key);
@@ -276,10 +299,13 @@ pub(crate) fn parse_project(ctx: &mut Ctx<'_>, root: &Node, root_dir: &Path) -> 
                     );
                 } else if !dir.is_dir() {
                     ctx.push(
-                        Diagnostic::error(code::SYNC_SOURCE, format!("sync source folder `{source}` does not exist"))
-                            .at(ctx.sources, sspan.span)
-                            .label("no such folder in the project")
-                            .help(format!("create `{source}/` or remove this `sync` entry")),
+                        Diagnostic::error(
+                            code::SYNC_SOURCE,
+                            format!("sync source folder `{source}` does not exist"),
+                        )
+                        .at(ctx.sources, sspan.span)
+                        .label("no such folder in the project")
+                        .help(format!("create `{source}/` or remove this `sync` entry")),
                     );
                 }
                 if !dest.starts_with('/') {
@@ -290,7 +316,10 @@ pub(crate) fn parse_project(ctx: &mut Ctx<'_>, root: &Node, root_dir: &Path) -> 
                         Some("e.g. `/Workspace/pipelines/<name>`".to_string()),
                     );
                 }
-                sync.push(SyncMapping { source, dest: dest.trim_end_matches('/').to_string() });
+                sync.push(SyncMapping {
+                    source,
+                    dest: dest.trim_end_matches('/').to_string(),
+                });
             }
         }
     }
@@ -299,9 +328,13 @@ pub(crate) fn parse_project(ctx: &mut Ctx<'_>, root: &Node, root_dir: &Path) -> 
         check_monitoring(ctx, m, "monitoring");
     }
     let gates = root.get("gates").and_then(|n| opaque_map(ctx, n, "gates"));
-    let notifiers = root.get("notifiers").and_then(|n| opaque_map(ctx, n, "notifiers"));
+    let notifiers = root
+        .get("notifiers")
+        .and_then(|n| opaque_map(ctx, n, "notifiers"));
     let plugins = root.get("plugins").and_then(|n| opaque_map(ctx, n, "plugins"));
-    let strategies = root.get("strategies").and_then(|n| opaque_map(ctx, n, "strategies"));
+    let strategies = root
+        .get("strategies")
+        .and_then(|n| opaque_map(ctx, n, "strategies"));
     if !ok {
         return None;
     }
@@ -335,12 +368,16 @@ fn required_str<'n>(ctx: &mut Ctx<'_>, node: &'n Node, key: &str, path: &str) ->
 
 /// Names usable in workspace paths and job names.
 pub(crate) fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Reads a `variables:` mapping into (name, value) pairs.
 pub(crate) fn variables(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Vec<(String, Node)> {
-    let Some(entries) = ctx.map_or_null(node, path) else { return vec![] };
+    let Some(entries) = ctx.map_or_null(node, path) else {
+        return vec![];
+    };
     let mut out = vec![];
     for e in entries {
         if !valid_variable_name(&e.key) {
@@ -414,7 +451,9 @@ fn check_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node, path: &str) {
         && ctx.map(w, &format!("{path}.workspace")).is_some()
     {
         ctx.unknown_fields(w, &format!("`{path}.workspace`"), WORKSPACE);
-        let has_refs = w.as_map().is_some_and(|m| m.iter().any(|e| contains_reference(&e.value)));
+        let has_refs = w
+            .as_map()
+            .is_some_and(|m| m.iter().any(|e| contains_reference(&e.value)));
         if !has_refs {
             workspace(ctx, w, path);
         }
@@ -465,7 +504,11 @@ pub(crate) fn parse_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> E
     };
     let approval_required = match node.get("approval").map(|a| &a.kind) {
         Some(NodeKind::Bool(b)) => *b,
-        Some(NodeKind::Map(_)) => match node.get("approval").and_then(|a| a.get("required")).map(|r| &r.kind) {
+        Some(NodeKind::Map(_)) => match node
+            .get("approval")
+            .and_then(|a| a.get("required"))
+            .map(|r| &r.kind)
+        {
             Some(NodeKind::Bool(b)) => *b,
             _ => name == "prod",
         },
@@ -473,14 +516,24 @@ pub(crate) fn parse_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> E
     };
     let strategy = match node.get("strategy") {
         Some(s) => match &s.kind {
-            NodeKind::Str(n) => StrategyRef { name: n.clone(), config: Value::Object(Default::default()) },
+            NodeKind::Str(n) => StrategyRef {
+                name: n.clone(),
+                config: Value::Object(Default::default()),
+            },
             NodeKind::Map(entries) => {
-                let name = s.get("name").and_then(Node::as_str).unwrap_or(DEFAULT_STRATEGY).to_string();
+                let name = s
+                    .get("name")
+                    .and_then(Node::as_str)
+                    .unwrap_or(DEFAULT_STRATEGY)
+                    .to_string();
                 let mut config = serde_json::Map::new();
                 for e in entries.iter().filter(|e| e.key != "name") {
                     config.insert(e.key.clone(), e.value.to_value());
                 }
-                StrategyRef { name, config: Value::Object(config) }
+                StrategyRef {
+                    name,
+                    config: Value::Object(config),
+                }
             }
             _ => StrategyRef::default(),
         },
@@ -499,8 +552,14 @@ pub(crate) fn parse_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> E
 }
 
 fn workspace(ctx: &mut Ctx<'_>, w: &Node, path: &str) -> WorkspaceTarget {
-    let host = w.get("host").and_then(|h| ctx.str(h, &format!("{path}.workspace.host")).map(|s| (s.to_string(), h)));
-    let profile = w.get("profile").and_then(|p| ctx.str(p, &format!("{path}.workspace.profile")).map(str::to_string));
+    let host = w.get("host").and_then(|h| {
+        ctx.str(h, &format!("{path}.workspace.host"))
+            .map(|s| (s.to_string(), h))
+    });
+    let profile = w.get("profile").and_then(|p| {
+        ctx.str(p, &format!("{path}.workspace.profile"))
+            .map(str::to_string)
+    });
     match (host, profile) {
         (Some((h, _)), None) if h == "local" => WorkspaceTarget::Local,
         (Some((h, node)), Some(_)) if h == "local" => {
@@ -514,7 +573,9 @@ fn workspace(ctx: &mut Ctx<'_>, w: &Node, path: &str) -> WorkspaceTarget {
         }
         (Some((h, node)), profile) => {
             let ok = (h.starts_with("https://") || h.starts_with("http://"))
-                && h.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
+                && h.split("://")
+                    .nth(1)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
             if !ok {
                 ctx.invalid(
                     node,
@@ -523,15 +584,21 @@ fn workspace(ctx: &mut Ctx<'_>, w: &Node, path: &str) -> WorkspaceTarget {
                     Some("e.g. `host: https://dbc-1234.cloud.databricks.com`".to_string()),
                 );
             }
-            WorkspaceTarget::Host { host: h.trim_end_matches('/').to_string(), profile }
+            WorkspaceTarget::Host {
+                host: h.trim_end_matches('/').to_string(),
+                profile,
+            }
         }
         (None, Some(p)) => WorkspaceTarget::Profile { profile: p },
         (None, None) => {
             if w.as_map().is_some() {
                 ctx.push(
-                    Diagnostic::error(code::MISSING_FIELD, format!("`{path}.workspace` has neither `host` nor `profile`"))
-                        .at(ctx.sources, w.span)
-                        .help("use `host: local`, `profile: <name>` or `host: https://...`"),
+                    Diagnostic::error(
+                        code::MISSING_FIELD,
+                        format!("`{path}.workspace` has neither `host` nor `profile`"),
+                    )
+                    .at(ctx.sources, w.span)
+                    .help("use `host: local`, `profile: <name>` or `host: https://...`"),
                 );
             }
             WorkspaceTarget::Local
@@ -552,7 +619,10 @@ fn monitoring(ctx: &mut Ctx<'_>, node: Option<&Node>, path: &str) -> MonitoringS
     if let Some(r) = node.get("recipients") {
         m.recipients_span = Some(r.span);
         if let Some(items) = r.as_seq() {
-            m.recipients = items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect();
+            m.recipients = items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect();
         }
     }
     m

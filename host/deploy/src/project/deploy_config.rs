@@ -107,17 +107,22 @@ pub(crate) fn parse_deploy_config(ctx: &mut Ctx<'_>, root: &Node) -> DeployConfi
         match ActiveRunsPolicy::parse(s) {
             Some(p) => out.options.active_runs = Some(p),
             None => ctx.push(
-                Diagnostic::error(code::INVALID_VALUE, format!("`active_runs` `{s}` is not a policy"))
-                    .at(ctx.sources, n.span)
-                    .label("expected `wait`, `cancel` or `fail`"),
+                Diagnostic::error(
+                    code::INVALID_VALUE,
+                    format!("`active_runs` `{s}` is not a policy"),
+                )
+                .at(ctx.sources, n.span)
+                .label("expected `wait`, `cancel` or `fail`"),
             ),
         }
     }
     if let Some(n) = root.get("strategy") {
         match &n.kind {
             NodeKind::Str(s) => {
-                out.options.strategy =
-                    Some(StrategyRef { name: s.clone(), config: serde_json::Value::Object(Default::default()) });
+                out.options.strategy = Some(StrategyRef {
+                    name: s.clone(),
+                    config: serde_json::Value::Object(Default::default()),
+                });
             }
             NodeKind::Map(entries) => match n.get("name").and_then(Node::as_str) {
                 Some(name) => {
@@ -125,8 +130,10 @@ pub(crate) fn parse_deploy_config(ctx: &mut Ctx<'_>, root: &Node) -> DeployConfi
                     for e in entries.iter().filter(|e| e.key != "name") {
                         config.insert(e.key.clone(), e.value.to_value());
                     }
-                    out.options.strategy =
-                        Some(StrategyRef { name: name.to_string(), config: serde_json::Value::Object(config) });
+                    out.options.strategy = Some(StrategyRef {
+                        name: name.to_string(),
+                        config: serde_json::Value::Object(config),
+                    });
                 }
                 None => ctx.push(
                     Diagnostic::error(code::MISSING_FIELD, "`strategy` has no `name`")
@@ -144,8 +151,12 @@ pub(crate) fn parse_deploy_config(ctx: &mut Ctx<'_>, root: &Node) -> DeployConfi
         && let Some(entries) = ctx.map_or_null(n, "environment_overrides")
     {
         for e in entries {
-            if ctx.map_or_null(&e.value, &format!("environment_overrides.{}", e.key)).is_some() {
-                out.environment_overrides.push((e.key.clone(), e.key_span, e.value.clone()));
+            if ctx
+                .map_or_null(&e.value, &format!("environment_overrides.{}", e.key))
+                .is_some()
+            {
+                out.environment_overrides
+                    .push((e.key.clone(), e.key_span, e.value.clone()));
             }
         }
     }

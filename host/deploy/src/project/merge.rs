@@ -63,7 +63,12 @@ fn merge(base: &mut Node, overlay: Node, keyed: bool) {
                 let keys = if keyed { merge_key(&entry.key) } else { None };
                 match keys {
                     Some(keys) if is_keyed_list(&target.value, keys) && is_keyed_list(&entry.value, keys) => {
-                        merge_keyed_list(&mut target.value, entry.value, keys, entry.key == "access_control_list");
+                        merge_keyed_list(
+                            &mut target.value,
+                            entry.value,
+                            keys,
+                            entry.key == "access_control_list",
+                        );
                     }
                     _ => merge(&mut target.value, entry.value, false),
                 }
@@ -73,7 +78,11 @@ fn merge(base: &mut Node, overlay: Node, keyed: bool) {
 }
 
 fn element_key(node: &Node, keys: &[&str]) -> Option<(String, String)> {
-    keys.iter().find_map(|k| node.get(k).and_then(Node::as_str).map(|v| ((*k).to_string(), v.to_string())))
+    keys.iter().find_map(|k| {
+        node.get(k)
+            .and_then(Node::as_str)
+            .map(|v| ((*k).to_string(), v.to_string()))
+    })
 }
 
 fn is_keyed_list(node: &Node, keys: &[&str]) -> bool {
@@ -84,14 +93,21 @@ fn is_keyed_list(node: &Node, keys: &[&str]) -> bool {
 }
 
 fn merge_keyed_list(base: &mut Node, overlay: Node, keys: &[&str], replace: bool) {
-    let NodeKind::Seq(overlay_items) = overlay.kind else { return };
-    let NodeKind::Seq(base_items) = &mut base.kind else { return };
+    let NodeKind::Seq(overlay_items) = overlay.kind else {
+        return;
+    };
+    let NodeKind::Seq(base_items) = &mut base.kind else {
+        return;
+    };
     for item in overlay_items {
         let Some(key) = element_key(&item, keys) else {
             base_items.push(item);
             continue;
         };
-        match base_items.iter_mut().find(|b| element_key(b, keys).as_ref() == Some(&key)) {
+        match base_items
+            .iter_mut()
+            .find(|b| element_key(b, keys).as_ref() == Some(&key))
+        {
             Some(existing) if replace => *existing = item,
             Some(existing) => merge(existing, item, false),
             None => base_items.push(item),
@@ -106,7 +122,11 @@ pub fn set(node: &mut Node, key: &str, value: Node) {
             e.value = value;
         } else {
             let key_span = value.span;
-            entries.push(Entry { key: key.to_string(), key_span, value });
+            entries.push(Entry {
+                key: key.to_string(),
+                key_span,
+                value,
+            });
         }
     }
 }
@@ -150,9 +170,15 @@ mod tests {
         let base = "job_clusters:\n  - {job_cluster_key: k, new_cluster: {num_workers: 1, node_type_id: i3.xlarge}}\nparameters:\n  - {name: p, default: a}\naccess_control_list:\n  - {user_name: u@x.com, permission_level: IS_OWNER}\n  - {group_name: g, permission_level: CAN_VIEW}\n";
         let overlay = "job_clusters:\n  - {job_cluster_key: k, new_cluster: {num_workers: 4}}\nparameters:\n  - {name: p, default: b}\naccess_control_list:\n  - {group_name: g, permission_level: CAN_MANAGE_RUN}\n";
         let v = merged(base, overlay);
-        assert_eq!(v["job_clusters"][0]["new_cluster"], json!({"num_workers": 4, "node_type_id": "i3.xlarge"}));
+        assert_eq!(
+            v["job_clusters"][0]["new_cluster"],
+            json!({"num_workers": 4, "node_type_id": "i3.xlarge"})
+        );
         assert_eq!(v["parameters"], json!([{"name": "p", "default": "b"}]));
-        assert_eq!(v["access_control_list"][1], json!({"group_name": "g", "permission_level": "CAN_MANAGE_RUN"}));
+        assert_eq!(
+            v["access_control_list"][1],
+            json!({"group_name": "g", "permission_level": "CAN_MANAGE_RUN"})
+        );
         assert_eq!(v["access_control_list"].as_array().map(Vec::len), Some(2));
     }
 
@@ -161,14 +187,20 @@ mod tests {
         let base = "tags: {a: 1}\nemail_notifications: {on_failure: [a@x.com, b@x.com]}\nschedule: {quartz_cron_expression: x}\n";
         let overlay = "email_notifications: {on_failure: [c@x.com]}\nschedule: null\n";
         let v = merged(base, overlay);
-        assert_eq!(v, json!({"tags": {"a": 1}, "email_notifications": {"on_failure": ["c@x.com"]}}));
+        assert_eq!(
+            v,
+            json!({"tags": {"a": 1}, "email_notifications": {"on_failure": ["c@x.com"]}})
+        );
     }
 
     #[test]
     fn nested_lists_named_like_keyed_lists_are_replaced() {
         let base = "tasks:\n  - task_key: a\n    python_wheel_task: {parameters: [x, y]}\n";
         let overlay = "tasks:\n  - task_key: a\n    python_wheel_task: {parameters: [z]}\n";
-        assert_eq!(merged(base, overlay)["tasks"][0]["python_wheel_task"]["parameters"], json!(["z"]));
+        assert_eq!(
+            merged(base, overlay)["tasks"][0]["python_wheel_task"]["parameters"],
+            json!(["z"])
+        );
     }
 
     #[test]
@@ -183,7 +215,10 @@ mod tests {
         let o = crate::node::parse(o_text, o_id, &sources, &mut diags).expect("o");
         merge_job(&mut b, o);
         let (_, spans) = b.to_json();
-        assert_eq!(spans.get("/tasks/0/timeout_seconds").map(|s| s.value.file), Some(o_id));
+        assert_eq!(
+            spans.get("/tasks/0/timeout_seconds").map(|s| s.value.file),
+            Some(o_id)
+        );
         assert_eq!(spans.get("/tasks/0/task_key").map(|s| s.value.file), Some(b_id));
     }
 }

@@ -213,7 +213,10 @@ pub struct RenderedPipeline {
 impl RenderedPipeline {
     /// The job name.
     pub fn job_name(&self) -> &str {
-        self.settings.get("name").and_then(Value::as_str).unwrap_or_default()
+        self.settings
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// The well-formed ACL entries (malformed ones are validation findings).
@@ -240,7 +243,10 @@ impl RenderedPipeline {
         if let Some(obj) = v.as_object_mut()
             && !self.access_control_list.is_empty()
         {
-            obj.insert("access_control_list".into(), Value::Array(self.access_control_list.clone()));
+            obj.insert(
+                "access_control_list".into(),
+                Value::Array(self.access_control_list.clone()),
+            );
         }
         v
     }
@@ -283,7 +289,9 @@ pub fn content_hash(settings: &Value, acl: &[Value]) -> String {
 
 /// Pipelines of the project at `root`: folders under `pipelines/` holding a job spec, sorted.
 pub fn list_pipelines(root: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(root.join("pipelines")) else { return vec![] };
+    let Ok(entries) = std::fs::read_dir(root.join("pipelines")) else {
+        return vec![];
+    };
     let mut out: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| JOB_FILES.iter().any(|f| e.path().join(f).is_file()))
@@ -298,8 +306,11 @@ fn read_file(sources: &mut SourceMap, root: &Path, path: &Path, diags: &mut Diag
         Ok(text) => Some(sources.add(display_path(root, path), path, text)),
         Err(e) => {
             diags.push(
-                Diagnostic::error(code::READ, format!("cannot read `{}`: {e}", display_path(root, path)))
-                    .help("check that the file exists and is readable"),
+                Diagnostic::error(
+                    code::READ,
+                    format!("cannot read `{}`: {e}", display_path(root, path)),
+                )
+                .help("check that the file exists and is readable"),
             );
             None
         }
@@ -323,7 +334,10 @@ fn read_project(root: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -
         diags.push(
             Diagnostic::error(
                 code::NOT_A_PROJECT,
-                format!("`{}` is not a brickship project: it has no `brickship.yaml`", root.display()),
+                format!(
+                    "`{}` is not a brickship project: it has no `brickship.yaml`",
+                    root.display()
+                ),
             )
             .help("run brickship from the project root, or pass the project directory"),
         );
@@ -353,10 +367,17 @@ pub fn load(request: &LoadRequest<'_>) -> Loaded {
     let mut diags = Diagnostics::new(request.strict);
     let mut sources = SourceMap::new();
     let pipeline = render(request, &mut sources, &mut diags);
-    Loaded { diagnostics: diags, pipeline }
+    Loaded {
+        diagnostics: diags,
+        pipeline,
+    }
 }
 
-fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostics) -> Option<RenderedPipeline> {
+fn render(
+    req: &LoadRequest<'_>,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<RenderedPipeline> {
     let root = req.project_dir;
     let project = read_project(root, sources, diags);
 
@@ -382,7 +403,10 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
                 let names = project.environment_names();
                 let d = Diagnostic::error(
                     code::UNKNOWN_ENVIRONMENT,
-                    format!("environment `{}` is not defined in `brickship.yaml`", req.environment),
+                    format!(
+                        "environment `{}` is not defined in `brickship.yaml`",
+                        req.environment
+                    ),
                 );
                 let d = match did_you_mean(req.environment, names.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `{s}`? environments: {}", names.join(", "))),
@@ -400,11 +424,16 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
                 diags.push(
                     Diagnostic::warning(
                         code::UNKNOWN_ENVIRONMENT_CONFIG,
-                        format!("`environment_overrides` has an entry for `{name}`, which is not an environment"),
+                        format!(
+                            "`environment_overrides` has an entry for `{name}`, which is not an environment"
+                        ),
                     )
                     .at(sources, *key_span)
                     .label("not defined in `brickship.yaml`")
-                    .help(format!("environments: {}", project.environment_names().join(", "))),
+                    .help(format!(
+                        "environments: {}",
+                        project.environment_names().join(", ")
+                    )),
                 );
             }
         }
@@ -413,11 +442,18 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
     // Pipeline.
     let pipeline_dir = root.join("pipelines").join(req.pipeline);
     let valid_pipeline_name = config::valid_name(req.pipeline);
-    let job_path = if valid_pipeline_name { find_file(&pipeline_dir, JOB_FILES) } else { None };
+    let job_path = if valid_pipeline_name {
+        find_file(&pipeline_dir, JOB_FILES)
+    } else {
+        None
+    };
     if job_path.is_none() {
         let available = list_pipelines(root);
         let msg = if valid_pipeline_name && pipeline_dir.is_dir() {
-            format!("pipeline `{}` has no `job.yaml` in `pipelines/{}/`", req.pipeline, req.pipeline)
+            format!(
+                "pipeline `{}` has no `job.yaml` in `pipelines/{}/`",
+                req.pipeline, req.pipeline
+            )
         } else {
             format!("pipeline `{}` does not exist", req.pipeline)
         };
@@ -425,7 +461,10 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
             "this project has no pipelines yet: create `pipelines/<name>/job.yaml`".to_string()
         } else {
             match did_you_mean(req.pipeline, available.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`? pipelines in this project: {}", available.join(", ")),
+                Some(s) => format!(
+                    "did you mean `{s}`? pipelines in this project: {}",
+                    available.join(", ")
+                ),
                 None => format!("pipelines in this project: {}", available.join(", ")),
             }
         };
@@ -442,11 +481,17 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
         let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         files.sort();
         for path in files {
-            let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if !OVERLAY_EXTENSIONS.contains(&ext.as_str()) {
                 continue;
             }
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if stem == req.environment {
                 if overlay.is_none() {
                     overlay = parse_file(sources, root, &path, diags);
@@ -476,7 +521,11 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
     let (_, mut job) = job?;
 
     // Resolve the environment node: overrides from the config file and top-level monitoring.
-    if let Some((_, _, o)) = deploy_config.environment_overrides.iter().find(|(n, _, _)| n == req.environment) {
+    if let Some((_, _, o)) = deploy_config
+        .environment_overrides
+        .iter()
+        .find(|(n, _, _)| n == req.environment)
+    {
         merge::merge_plain(&mut env_node, o.clone());
     }
     if let Some(defaults) = &project.monitoring {
@@ -494,14 +543,25 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
     let env_vars = match env_node.get("variables") {
         Some(n) => {
             let mut ctx = Ctx { sources, diags };
-            config::variables(&mut ctx, n, &format!("environments.{}.variables", req.environment))
+            config::variables(
+                &mut ctx,
+                n,
+                &format!("environments.{}.variables", req.environment),
+            )
         }
         None => vec![],
     };
     let cli_vars = cli_variables(sources, req.variables, diags);
     let vars = config::layer_variables(&[&project.variables, &env_vars, &deploy_config.variables, &cli_vars]);
 
-    let mut resolver = vars::Resolver::new(vars, req.env, &project.name, req.pipeline, req.environment, sources);
+    let mut resolver = vars::Resolver::new(
+        vars,
+        req.env,
+        &project.name,
+        req.pipeline,
+        req.environment,
+        sources,
+    );
     let mut env_for_settings = env_node.clone();
     if let Some(entries) = env_for_settings.as_map_mut() {
         entries.retain(|e| e.key != "variables");
@@ -517,9 +577,14 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
         NodeKind::Map(_) => {}
         NodeKind::Null => {
             diags.push(
-                Diagnostic::error(code::MISSING_FIELD, format!("the job spec of pipeline `{}` is empty", req.pipeline))
-                    .at(sources, job.span)
-                    .help("describe the job in the Jobs API shape: `name`, `tasks`, `job_clusters`, `schedule`..."),
+                Diagnostic::error(
+                    code::MISSING_FIELD,
+                    format!("the job spec of pipeline `{}` is empty", req.pipeline),
+                )
+                .at(sources, job.span)
+                .help(
+                    "describe the job in the Jobs API shape: `name`, `tasks`, `job_clusters`, `schedule`...",
+                ),
             );
             return None;
         }
@@ -539,8 +604,11 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
             merge::merge_job(&mut job, o);
         } else if !matches!(o.kind, NodeKind::Null) {
             diags.push(
-                Diagnostic::error(code::WRONG_TYPE, format!("an overlay must be a mapping, found {}", o.type_name()))
-                    .at(sources, o.span),
+                Diagnostic::error(
+                    code::WRONG_TYPE,
+                    format!("an overlay must be a mapping, found {}", o.type_name()),
+                )
+                .at(sources, o.span),
             );
         }
     }
@@ -549,13 +617,19 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
     }
     if job.get("name").is_none() {
         let span = Span::point(job.span.file, job.span.start);
-        merge::set(&mut job, "name", Node::string(format!("{}-{}", req.pipeline, req.environment), span));
+        merge::set(
+            &mut job,
+            "name",
+            Node::string(format!("{}-{}", req.pipeline, req.environment), span),
+        );
     }
     resolver.substitute(&mut job, diags);
     let variables = resolver.resolved_variables(&mut Diagnostics::new(false));
 
-    let monitoring_enabled =
-        req.enable_monitoring.or(deploy_config.options.enable_monitoring).unwrap_or(environment.monitoring.enabled);
+    let monitoring_enabled = req
+        .enable_monitoring
+        .or(deploy_config.options.enable_monitoring)
+        .unwrap_or(environment.monitoring.enabled);
     if monitoring_enabled {
         crate::monitoring::inject(&mut job, &environment.monitoring);
     }
@@ -571,7 +645,10 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
             other => diags.push(
                 Diagnostic::error(
                     code::WRONG_TYPE,
-                    format!("`access_control_list` must be a list, found {}", crate::node::value_type_name(&other)),
+                    format!(
+                        "`access_control_list` must be a list, found {}",
+                        crate::node::value_type_name(&other)
+                    ),
                 )
                 .at_opt(sources, spans.value("/access_control_list")),
             ),
@@ -603,7 +680,11 @@ fn render(req: &LoadRequest<'_>, sources: &mut SourceMap, diags: &mut Diagnostic
 }
 
 /// `--var NAME=VALUE` pairs as variable nodes pointing into a synthetic `<command line>` file.
-fn cli_variables(sources: &mut SourceMap, vars: &[(String, String)], diags: &mut Diagnostics) -> Vec<(String, Node)> {
+fn cli_variables(
+    sources: &mut SourceMap,
+    vars: &[(String, String)],
+    diags: &mut Diagnostics,
+) -> Vec<(String, Node)> {
     if vars.is_empty() {
         return vec![];
     }
@@ -618,7 +699,10 @@ fn cli_variables(sources: &mut SourceMap, vars: &[(String, String)], diags: &mut
         if !config::valid_variable_name(k) {
             diags.push(
                 Diagnostic::error(code::BAD_KEY, format!("variable name `{k}` is not valid"))
-                    .at(sources, Span::new(id, Pos::new(line, 7), Pos::new(line, start - 1)))
+                    .at(
+                        sources,
+                        Span::new(id, Pos::new(line, 7), Pos::new(line, start - 1)),
+                    )
                     .label("use letters, digits, `_` and `-`, starting with a letter or `_`"),
             );
             continue;

@@ -22,11 +22,16 @@ impl Ctx<'_> {
             if known.contains(&e.key.as_str()) {
                 continue;
             }
-            let d = Diagnostic::warning(code::UNKNOWN_FIELD, format!("unknown field `{}` in {what}", e.key))
-                .at(self.sources, e.key_span);
+            let d = Diagnostic::warning(
+                code::UNKNOWN_FIELD,
+                format!("unknown field `{}` in {what}", e.key),
+            )
+            .at(self.sources, e.key_span);
             let d = match did_you_mean(&e.key, known.iter().copied()) {
                 Some(s) => d.label(format!("did you mean `{s}`?")),
-                None => d.label("unknown field").help(format!("known fields: {}", known.join(", "))),
+                None => d
+                    .label("unknown field")
+                    .help(format!("known fields: {}", known.join(", "))),
             };
             self.push(d);
         }
@@ -41,7 +46,9 @@ impl Ctx<'_> {
         .at(self.sources, node.span)
         .label(format!("expected {expected}"));
         let d = match (&node.kind, expected) {
-            (NodeKind::Str(s), "a boolean") if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "y" | "n") => {
+            (NodeKind::Str(s), "a boolean")
+                if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "y" | "n") =>
+            {
                 d.help("YAML 1.2 booleans are `true` and `false`")
             }
             (NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_), "a string") => {
@@ -103,7 +110,10 @@ impl Ctx<'_> {
 
     pub fn invalid(&mut self, node: &Node, message: String, label: &str, help: Option<String>) {
         self.push(
-            Diagnostic::error(code::INVALID_VALUE, message).at(self.sources, node.span).label(label).help_opt(help),
+            Diagnostic::error(code::INVALID_VALUE, message)
+                .at(self.sources, node.span)
+                .label(label)
+                .help_opt(help),
         );
     }
 }

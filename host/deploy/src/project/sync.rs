@@ -73,8 +73,10 @@ pub fn sync_plan(root: &Path, mappings: &[SyncMapping]) -> std::io::Result<Vec<S
         walk(&base, &mut files)?;
         for file in files {
             let rel_in_source = file.strip_prefix(&base).unwrap_or(&file);
-            let rel_parts: Vec<String> =
-                rel_in_source.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let rel_parts: Vec<String> = rel_in_source
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
             let kind = classify(&file)?;
             let mut remote_rel = rel_parts.join("/");
             if matches!(kind, SyncKind::Notebook { .. })
@@ -118,7 +120,7 @@ pub fn synced_paths(entries: &[SyncEntry]) -> BTreeSet<String> {
 pub fn normalize_workspace_path(p: &str) -> String {
     let p = p.trim_end_matches('/');
     match p.strip_prefix("/Workspace") {
-        Some(rest) if rest.is_empty() => "/".to_string(),
+        Some("") => "/".to_string(),
         Some(rest) if rest.starts_with('/') => rest.to_string(),
         _ => p.to_string(),
     }
@@ -144,9 +146,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 fn classify(path: &Path) -> std::io::Result<SyncKind> {
-    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     let (language, header) = match ext.as_str() {
-        "ipynb" => return Ok(SyncKind::Notebook { language: NotebookLanguage::Python, jupyter: true }),
+        "ipynb" => {
+            return Ok(SyncKind::Notebook {
+                language: NotebookLanguage::Python,
+                jupyter: true,
+            });
+        }
         "py" => (NotebookLanguage::Python, "# Databricks notebook source"),
         "r" => (NotebookLanguage::R, "# Databricks notebook source"),
         "sql" => (NotebookLanguage::Sql, "-- Databricks notebook source"),
@@ -156,7 +166,10 @@ fn classify(path: &Path) -> std::io::Result<SyncKind> {
     let mut first = String::new();
     BufReader::new(std::fs::File::open(path)?).read_line(&mut first)?;
     if first.trim_start_matches('\u{feff}').trim_end() == header {
-        Ok(SyncKind::Notebook { language, jupyter: false })
+        Ok(SyncKind::Notebook {
+            language,
+            jupyter: false,
+        })
     } else {
         Ok(SyncKind::File)
     }
@@ -173,25 +186,53 @@ mod tests {
         std::fs::create_dir_all(root.join("notebooks/sub"))?;
         std::fs::create_dir_all(root.join("notebooks/.hidden"))?;
         std::fs::create_dir_all(root.join("libs"))?;
-        std::fs::write(root.join("notebooks/bronze.py"), "# Databricks notebook source\nprint(1)\n")?;
+        std::fs::write(
+            root.join("notebooks/bronze.py"),
+            "# Databricks notebook source\nprint(1)\n",
+        )?;
         std::fs::write(root.join("notebooks/helper.py"), "def f(): pass\n")?;
-        std::fs::write(root.join("notebooks/sub/q.sql"), "-- Databricks notebook source\nSELECT 1\n")?;
-        std::fs::write(root.join("notebooks/.hidden/x.py"), "# Databricks notebook source\n")?;
+        std::fs::write(
+            root.join("notebooks/sub/q.sql"),
+            "-- Databricks notebook source\nSELECT 1\n",
+        )?;
+        std::fs::write(
+            root.join("notebooks/.hidden/x.py"),
+            "# Databricks notebook source\n",
+        )?;
         std::fs::write(root.join("libs/n-1.0-py3-none-any.whl"), "PK")?;
         let mappings = vec![
-            SyncMapping { source: "notebooks".into(), dest: "/Workspace/pipelines/c".into() },
-            SyncMapping { source: "libs".into(), dest: "/Workspace/libs".into() },
-            SyncMapping { source: "missing".into(), dest: "/Workspace/x".into() },
+            SyncMapping {
+                source: "notebooks".into(),
+                dest: "/Workspace/pipelines/c".into(),
+            },
+            SyncMapping {
+                source: "libs".into(),
+                dest: "/Workspace/libs".into(),
+            },
+            SyncMapping {
+                source: "missing".into(),
+                dest: "/Workspace/x".into(),
+            },
         ];
         let plan = sync_plan(root, &mappings)?;
         let got: Vec<(&str, &str, bool)> = plan
             .iter()
-            .map(|e| (e.relative.as_str(), e.remote.as_str(), matches!(e.kind, SyncKind::Notebook { .. })))
+            .map(|e| {
+                (
+                    e.relative.as_str(),
+                    e.remote.as_str(),
+                    matches!(e.kind, SyncKind::Notebook { .. }),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
-                ("libs/n-1.0-py3-none-any.whl", "/Workspace/libs/n-1.0-py3-none-any.whl", false),
+                (
+                    "libs/n-1.0-py3-none-any.whl",
+                    "/Workspace/libs/n-1.0-py3-none-any.whl",
+                    false
+                ),
                 ("notebooks/bronze.py", "/Workspace/pipelines/c/bronze", true),
                 ("notebooks/helper.py", "/Workspace/pipelines/c/helper.py", false),
                 ("notebooks/sub/q.sql", "/Workspace/pipelines/c/sub/q", true),

@@ -16,7 +16,10 @@ fn no_env(_: &str) -> Option<String> {
 }
 
 fn request<'a>(dir: &'a Path, env: &'a str) -> LoadRequest<'a> {
-    LoadRequest { env: &no_env, ..LoadRequest::new(dir, "customer-360-pipeline", env) }
+    LoadRequest {
+        env: &no_env,
+        ..LoadRequest::new(dir, "customer-360-pipeline", env)
+    }
 }
 
 #[test]
@@ -24,22 +27,39 @@ fn example_renders_for_every_environment() {
     let dir = example();
     for env in ["dev", "staging", "prod"] {
         let loaded = load_and_validate(&request(&dir, env));
-        assert!(!loaded.diagnostics.has_errors(), "{env}:\n{}", loaded.diagnostics.render(false));
+        assert!(
+            !loaded.diagnostics.has_errors(),
+            "{env}:\n{}",
+            loaded.diagnostics.render(false)
+        );
         let p = loaded.pipeline.expect("rendered");
         assert_eq!(p.job_name(), format!("customer-360-pipeline-{env}"));
-        assert_eq!(p.settings["tags"]["environment"], json!(match env {
-            "dev" => "development",
-            "staging" => "staging",
-            _ => "production",
-        }));
-        assert_eq!(p.settings["tasks"][0]["notebook_task"]["base_parameters"]["target_catalog"], json!(env));
-        assert_eq!(p.settings["tasks"][4]["python_wheel_task"]["parameters"], json!(["customer-360-pipeline", env]));
+        assert_eq!(
+            p.settings["tags"]["environment"],
+            json!(match env {
+                "dev" => "development",
+                "staging" => "staging",
+                _ => "production",
+            })
+        );
+        assert_eq!(
+            p.settings["tasks"][0]["notebook_task"]["base_parameters"]["target_catalog"],
+            json!(env)
+        );
+        assert_eq!(
+            p.settings["tasks"][4]["python_wheel_task"]["parameters"],
+            json!(["customer-360-pipeline", env])
+        );
         assert!(p.settings.get("access_control_list").is_none());
         assert_eq!(p.acl().len(), 3);
         assert_eq!(p.content_hash.len(), 64);
         // The seed sets both num_workers and autoscale on both clusters: two warnings.
         let warnings: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
-        assert_eq!(warnings, vec![crate::diagnostics::code::AUTOSCALE_AND_NUM_WORKERS; 2], "{env}");
+        assert_eq!(
+            warnings,
+            vec![crate::diagnostics::code::AUTOSCALE_AND_NUM_WORKERS; 2],
+            "{env}"
+        );
     }
 }
 
@@ -48,9 +68,18 @@ fn example_overlays_and_monitoring_apply() {
     let dir = example();
     let dev = load(&request(&dir, "dev")).pipeline.expect("dev");
     assert_eq!(dev.settings["schedule"]["pause_status"], "PAUSED");
-    assert_eq!(dev.settings["job_clusters"][0]["new_cluster"]["autoscale"], json!({"min_workers": 1, "max_workers": 2}));
-    assert_eq!(dev.settings["job_clusters"][0]["new_cluster"]["aws_attributes"]["availability"], "SPOT");
-    assert_eq!(dev.settings["job_clusters"][0]["new_cluster"]["aws_attributes"]["zone_id"], "auto");
+    assert_eq!(
+        dev.settings["job_clusters"][0]["new_cluster"]["autoscale"],
+        json!({"min_workers": 1, "max_workers": 2})
+    );
+    assert_eq!(
+        dev.settings["job_clusters"][0]["new_cluster"]["aws_attributes"]["availability"],
+        "SPOT"
+    );
+    assert_eq!(
+        dev.settings["job_clusters"][0]["new_cluster"]["aws_attributes"]["zone_id"],
+        "auto"
+    );
     assert_eq!(dev.settings["email_notifications"]["on_start"], json!([]));
     assert_eq!(dev.settings["tags"]["sla"], "best-effort");
     assert_eq!(
@@ -88,21 +117,43 @@ fn spans_point_into_the_file_that_produced_the_value() {
         let l = p.sources.locate(span);
         (l.file, l.line)
     };
-    assert_eq!(loc("/schedule/pause_status"), ("pipelines/customer-360-pipeline/environments/dev.yaml".to_string(), 19));
-    assert_eq!(loc("/schedule/quartz_cron_expression").0, "pipelines/customer-360-pipeline/job.yaml");
+    assert_eq!(
+        loc("/schedule/pause_status"),
+        (
+            "pipelines/customer-360-pipeline/environments/dev.yaml".to_string(),
+            19
+        )
+    );
+    assert_eq!(
+        loc("/schedule/quartz_cron_expression").0,
+        "pipelines/customer-360-pipeline/job.yaml"
+    );
     assert_eq!(loc("/health/rules/0/value"), ("brickship.yaml".to_string(), 34));
-    assert_eq!(loc("/access_control_list/0/user_name").0, "pipelines/customer-360-pipeline/job.yaml");
+    assert_eq!(
+        loc("/access_control_list/0/user_name").0,
+        "pipelines/customer-360-pipeline/job.yaml"
+    );
 }
 
 #[test]
 fn config_file_overrides_variables_environment_and_job() {
     let dir = example();
     let config = dir.join("custom-deploy-config.yaml");
-    let req = LoadRequest { config_file: Some(&config), ..request(&dir, "prod") };
+    let req = LoadRequest {
+        config_file: Some(&config),
+        ..request(&dir, "prod")
+    };
     let loaded = load(&req);
-    assert!(!loaded.diagnostics.has_errors(), "{}", loaded.diagnostics.render(false));
+    assert!(
+        !loaded.diagnostics.has_errors(),
+        "{}",
+        loaded.diagnostics.render(false)
+    );
     let p = loaded.pipeline.expect("prod");
-    assert_eq!(p.deploy.strategy.as_ref().map(|s| s.name.as_str()), Some("direct"));
+    assert_eq!(
+        p.deploy.strategy.as_ref().map(|s| s.name.as_str()),
+        Some("direct")
+    );
     assert_eq!(p.deploy.active_runs, Some(ActiveRunsPolicy::Wait));
     assert_eq!(p.deploy.rollback_on_failure, Some(true));
     assert_eq!(p.environment.monitoring.sla_seconds, Some(7200));
@@ -118,17 +169,29 @@ fn config_file_overrides_variables_environment_and_job() {
 #[test]
 fn cli_variables_win_and_keep_yaml_types() {
     let dir = example();
-    let vars = vec![("catalog".to_string(), "hotfix".to_string()), ("extra".to_string(), "7".to_string())];
-    let req = LoadRequest { variables: &vars, ..request(&dir, "prod") };
+    let vars = vec![
+        ("catalog".to_string(), "hotfix".to_string()),
+        ("extra".to_string(), "7".to_string()),
+    ];
+    let req = LoadRequest {
+        variables: &vars,
+        ..request(&dir, "prod")
+    };
     let p = load(&req).pipeline.expect("prod");
-    assert_eq!(p.settings["tasks"][0]["notebook_task"]["base_parameters"]["target_catalog"], "hotfix");
+    assert_eq!(
+        p.settings["tasks"][0]["notebook_task"]["base_parameters"]["target_catalog"],
+        "hotfix"
+    );
     assert_eq!(p.variables["extra"], json!(7));
 }
 
 #[test]
 fn monitoring_flag_wins() {
     let dir = example();
-    let req = LoadRequest { enable_monitoring: Some(false), ..request(&dir, "dev") };
+    let req = LoadRequest {
+        enable_monitoring: Some(false),
+        ..request(&dir, "dev")
+    };
     let p = load(&req).pipeline.expect("dev");
     assert!(p.settings.get("health").is_none());
     assert!(!p.monitoring_enabled);
@@ -142,7 +205,10 @@ fn content_hash_is_stable_and_sensitive() {
     let c = load(&request(&dir, "staging")).pipeline.expect("c");
     assert_eq!(a.content_hash, b.content_hash);
     assert_ne!(a.content_hash, c.content_hash);
-    assert_eq!(canonical_json(&json!({"b": 1, "a": [{"d": 1, "c": 2}]})), r#"{"a":[{"c":2,"d":1}],"b":1}"#);
+    assert_eq!(
+        canonical_json(&json!({"b": 1, "a": [{"d": 1, "c": 2}]})),
+        r#"{"a":[{"c":2,"d":1}],"b":1}"#
+    );
 }
 
 #[test]
@@ -166,11 +232,21 @@ fn sync_plan_of_the_example_covers_the_job_references() {
 #[test]
 fn unknown_environment_and_pipeline_are_reported_together() {
     let dir = example();
-    let req = LoadRequest { pipeline: "customer-360-pipelin", environment: "qa", ..request(&dir, "dev") };
+    let req = LoadRequest {
+        pipeline: "customer-360-pipelin",
+        environment: "qa",
+        ..request(&dir, "dev")
+    };
     let loaded = load(&req);
     assert!(loaded.pipeline.is_none());
     let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
-    assert_eq!(codes, vec![crate::diagnostics::code::UNKNOWN_ENVIRONMENT, crate::diagnostics::code::UNKNOWN_PIPELINE]);
+    assert_eq!(
+        codes,
+        vec![
+            crate::diagnostics::code::UNKNOWN_ENVIRONMENT,
+            crate::diagnostics::code::UNKNOWN_PIPELINE
+        ]
+    );
     let text = loaded.diagnostics.render(false);
     assert!(text.contains("did you mean `customer-360-pipeline`?"), "{text}");
     assert!(text.contains("environments: dev, staging, prod"), "{text}");
@@ -180,7 +256,11 @@ fn unknown_environment_and_pipeline_are_reported_together() {
 fn missing_project_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let loaded = load(&LoadRequest::new(dir.path(), "p", "dev"));
-    assert!(loaded.diagnostics.contains_code(crate::diagnostics::code::NOT_A_PROJECT));
+    assert!(
+        loaded
+            .diagnostics
+            .contains_code(crate::diagnostics::code::NOT_A_PROJECT)
+    );
 }
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -194,14 +274,25 @@ fn write(root: &Path, rel: &str, text: &str) {
 #[test]
 fn json_job_files_and_default_names() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "brickship.yaml", "project: p\nenvironments:\n  dev: {workspace: {host: local}}\n");
+    write(
+        dir.path(),
+        "brickship.yaml",
+        "project: p\nenvironments:\n  dev: {workspace: {host: local}}\n",
+    );
     write(
         dir.path(),
         "pipelines/etl/job.json",
         "{\"tasks\": [{\"task_key\": \"a\", \"notebook_task\": {\"notebook_path\": \"/Workspace/a\"}}]}",
     );
-    let loaded = load_and_validate(&LoadRequest { env: &no_env, ..LoadRequest::new(dir.path(), "etl", "dev") });
-    assert!(!loaded.diagnostics.has_errors(), "{}", loaded.diagnostics.render(false));
+    let loaded = load_and_validate(&LoadRequest {
+        env: &no_env,
+        ..LoadRequest::new(dir.path(), "etl", "dev")
+    });
+    assert!(
+        !loaded.diagnostics.has_errors(),
+        "{}",
+        loaded.diagnostics.render(false)
+    );
     let p = loaded.pipeline.expect("rendered");
     assert_eq!(p.job_name(), "etl-dev");
     assert_eq!(p.environment.monitoring, MonitoringSettings::default());
@@ -218,17 +309,42 @@ fn environment_settings_and_opaque_config() {
          strategies: {canary: {steps: [10, 50]}}\nenvironments:\n  prod:\n    workspace: {host: 'https://${env.HOST}/'}\n\
          \x20   strategy: {name: canary, steps: [10, 100]}\n    approval: false\n  qa:\n    workspace: {profile: QA}\n",
     );
-    write(dir.path(), "pipelines/p/job.yaml", "tasks: [{task_key: a, notebook_task: {notebook_path: /x}}]\n");
+    write(
+        dir.path(),
+        "pipelines/p/job.yaml",
+        "tasks: [{task_key: a, notebook_task: {notebook_path: /x}}]\n",
+    );
     let env = |n: &str| (n == "HOST").then(|| "dbc.example.com".to_string());
-    let loaded = load(&LoadRequest { env: &env, ..LoadRequest::new(dir.path(), "p", "prod") });
-    assert!(loaded.diagnostics.is_empty(), "{}", loaded.diagnostics.render(false));
+    let loaded = load(&LoadRequest {
+        env: &env,
+        ..LoadRequest::new(dir.path(), "p", "prod")
+    });
+    assert!(
+        loaded.diagnostics.is_empty(),
+        "{}",
+        loaded.diagnostics.render(false)
+    );
     let p = loaded.pipeline.expect("rendered");
-    assert_eq!(p.environment.workspace, WorkspaceTarget::Host { host: "https://dbc.example.com".into(), profile: None });
+    assert_eq!(
+        p.environment.workspace,
+        WorkspaceTarget::Host {
+            host: "https://dbc.example.com".into(),
+            profile: None
+        }
+    );
     assert_eq!(p.environment.strategy.name, "canary");
     assert_eq!(p.environment.strategy.config, json!({"steps": [10, 100]}));
     assert!(!p.environment.approval_required);
     assert_eq!(p.project.gates, Some(json!({"cost": {"max_usd": 10}})));
     assert_eq!(p.project.strategies, Some(json!({"canary": {"steps": [10, 50]}})));
-    let qa = load(&LoadRequest { env: &env, ..LoadRequest::new(dir.path(), "p", "qa") }).pipeline.expect("qa");
-    assert_eq!(qa.environment.workspace, WorkspaceTarget::Profile { profile: "QA".into() });
+    let qa = load(&LoadRequest {
+        env: &env,
+        ..LoadRequest::new(dir.path(), "p", "qa")
+    })
+    .pipeline
+    .expect("qa");
+    assert_eq!(
+        qa.environment.workspace,
+        WorkspaceTarget::Profile { profile: "QA".into() }
+    );
 }

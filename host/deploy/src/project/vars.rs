@@ -57,9 +57,9 @@ fn split_refs(s: &str) -> Result<Vec<Part>, String> {
     while let Some(i) = rest.find('$') {
         text.push_str(&rest[..i]);
         let after = &rest[i..];
-        if after.starts_with("$${") {
+        if let Some(after_escape) = after.strip_prefix("$${") {
             text.push_str("${");
-            rest = &after[3..];
+            rest = after_escape;
         } else if let Some(body) = after.strip_prefix("${") {
             let Some(end) = body.find('}') else {
                 return Err(after.to_string());
@@ -67,7 +67,10 @@ fn split_refs(s: &str) -> Result<Vec<Part>, String> {
             if !text.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut text)));
             }
-            parts.push(Part::Ref { raw: format!("${{{}}}", &body[..end]), inner: body[..end].to_string() });
+            parts.push(Part::Ref {
+                raw: format!("${{{}}}", &body[..end]),
+                inner: body[..end].to_string(),
+            });
             rest = &body[end + 1..];
         } else {
             text.push('$');
@@ -83,7 +86,8 @@ fn split_refs(s: &str) -> Result<Vec<Part>, String> {
 
 /// True when `s` has an unescaped `${` reference.
 pub fn has_reference(s: &str) -> bool {
-    matches!(split_refs(s), Ok(parts) if parts.iter().any(|p| matches!(p, Part::Ref { .. }))) || split_refs(s).is_err()
+    matches!(split_refs(s), Ok(parts) if parts.iter().any(|p| matches!(p, Part::Ref { .. })))
+        || split_refs(s).is_err()
 }
 
 impl<'a> Resolver<'a> {
@@ -147,7 +151,9 @@ impl<'a> Resolver<'a> {
     }
 
     fn ref_span(&self, span: Span, raw: &str) -> Span {
-        let Some(file) = self.sources.get(span.file) else { return span };
+        let Some(file) = self.sources.get(span.file) else {
+            return span;
+        };
         if span.start.line != span.end.line {
             return span;
         }
@@ -245,10 +251,13 @@ impl<'a> Resolver<'a> {
         if let Some(name) = inner.strip_prefix("var.") {
             if !crate::project::config::valid_variable_name(name) {
                 diags.push(
-                    Diagnostic::error(code::BAD_REFERENCE, format!("`{raw}` is not a valid variable reference"))
-                        .at(self.sources, span)
-                        .label("expected `${var.NAME}`")
-                        .help("variable names use letters, digits, `_` and `-`, starting with a letter or `_`"),
+                    Diagnostic::error(
+                        code::BAD_REFERENCE,
+                        format!("`{raw}` is not a valid variable reference"),
+                    )
+                    .at(self.sources, span)
+                    .label("expected `${var.NAME}`")
+                    .help("variable names use letters, digits, `_` and `-`, starting with a letter or `_`"),
                 );
                 return None;
             }
@@ -260,9 +269,12 @@ impl<'a> Resolver<'a> {
                 && !name.starts_with(|c: char| c.is_ascii_digit());
             if !valid {
                 diags.push(
-                    Diagnostic::error(code::BAD_REFERENCE, format!("`{raw}` is not a valid environment variable name"))
-                        .at(self.sources, span)
-                        .label("invalid name"),
+                    Diagnostic::error(
+                        code::BAD_REFERENCE,
+                        format!("`{raw}` is not a valid environment variable name"),
+                    )
+                    .at(self.sources, span)
+                    .label("invalid name"),
                 );
                 return None;
             }
@@ -298,7 +310,13 @@ impl<'a> Resolver<'a> {
         None
     }
 
-    fn var(&mut self, name: &str, span: Option<Span>, stack: &mut Vec<String>, diags: &mut Diagnostics) -> Option<Node> {
+    fn var(
+        &mut self,
+        name: &str,
+        span: Option<Span>,
+        stack: &mut Vec<String>,
+        diags: &mut Diagnostics,
+    ) -> Option<Node> {
         if let Some(done) = self.memo.get(name) {
             return done.clone();
         }
@@ -318,8 +336,11 @@ impl<'a> Resolver<'a> {
         }
         let Some(def) = self.vars.get(name).cloned() else {
             let known: Vec<&str> = self.vars.keys().map(String::as_str).collect();
-            let d = Diagnostic::error(code::UNRESOLVED_VARIABLE, format!("variable `{name}` is not defined"))
-                .at_opt(self.sources, span);
+            let d = Diagnostic::error(
+                code::UNRESOLVED_VARIABLE,
+                format!("variable `{name}` is not defined"),
+            )
+            .at_opt(self.sources, span);
             let d = match did_you_mean(name, known.iter().copied()) {
                 Some(s) => d.label(format!("did you mean `${{var.{s}}}`?")),
                 None => d.label(format!("no value for environment `{}`", self.environment)),
@@ -336,7 +357,11 @@ impl<'a> Resolver<'a> {
         let before = diags.error_count();
         self.walk(&mut node, stack, diags);
         stack.pop();
-        let result = if diags.error_count() > before { None } else { Some(node) };
+        let result = if diags.error_count() > before {
+            None
+        } else {
+            Some(node)
+        };
         // Only memoise at the top of a resolution chain, so a cycle reported inside is not cached.
         if stack.is_empty() {
             self.memo.insert(name.to_string(), result.clone());
@@ -366,15 +391,29 @@ mod tests {
         let mut diags = Diagnostics::new(false);
         let id = sources.add("brickship.yaml", "brickship.yaml", vars_yaml.to_string());
         let node = parse(vars_yaml, id, &sources, &mut diags).expect("vars");
-        let vars = node.as_map().map(|m| m.iter().map(|e| (e.key.clone(), e.value.clone())).collect()).unwrap_or_default();
+        let vars = node
+            .as_map()
+            .map(|m| m.iter().map(|e| (e.key.clone(), e.value.clone())).collect())
+            .unwrap_or_default();
         (Fixture { sources, vars }, diags)
     }
 
-    fn run(vars_yaml: &str, doc: &str, env: &dyn Fn(&str) -> Option<String>) -> (serde_json::Value, Diagnostics) {
+    fn run(
+        vars_yaml: &str,
+        doc: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> (serde_json::Value, Diagnostics) {
         let (mut fx, mut diags) = fixture(vars_yaml);
         let id = fx.sources.add("job.yaml", "job.yaml", doc.to_string());
         let mut node = parse(doc, id, &fx.sources, &mut diags).expect("doc");
-        let mut r = Resolver::new(std::mem::take(&mut fx.vars), env, "proj", "pipe", "dev", &fx.sources);
+        let mut r = Resolver::new(
+            std::mem::take(&mut fx.vars),
+            env,
+            "proj",
+            "pipe",
+            "dev",
+            &fx.sources,
+        );
         r.substitute(&mut node, &mut diags);
         (node.to_value(), diags)
     }
@@ -385,7 +424,11 @@ mod tests {
 
     #[test]
     fn whole_string_references_keep_their_type() {
-        let (v, d) = run("t: 3600\nflag: true\ncfg: {a: 1}\n", "a: ${var.t}\nb: ${var.flag}\nc: ${var.cfg}\n", &no_env);
+        let (v, d) = run(
+            "t: 3600\nflag: true\ncfg: {a: 1}\n",
+            "a: ${var.t}\nb: ${var.flag}\nc: ${var.cfg}\n",
+            &no_env,
+        );
         assert!(d.is_empty(), "{}", d.render(false));
         assert_eq!(v, json!({"a": 3600, "b": true, "c": {"a": 1}}));
     }
@@ -393,7 +436,11 @@ mod tests {
     #[test]
     fn partial_references_splice_text() {
         let env = |n: &str| (n == "USER").then(|| "ann".to_string());
-        let (v, d) = run("cat: main\nn: 2\n", "name: job-${environment}-${var.cat}-${var.n}-${env.USER}-${pipeline}-${project}\nlit: $${var.cat}\nprice: $5\n", &env);
+        let (v, d) = run(
+            "cat: main\nn: 2\n",
+            "name: job-${environment}-${var.cat}-${var.n}-${env.USER}-${pipeline}-${project}\nlit: $${var.cat}\nprice: $5\n",
+            &env,
+        );
         assert!(d.is_empty(), "{}", d.render(false));
         assert_eq!(v["name"], "job-dev-main-2-ann-pipe-proj");
         assert_eq!(v["lit"], "${var.cat}");
@@ -421,20 +468,40 @@ mod tests {
     #[test]
     fn cycles_are_reported() {
         let (_, d) = run("a: ${var.b}\nb: ${var.a}\n", "x: ${var.a}\n", &no_env);
-        assert!(d.iter().any(|x| x.message.contains("a -> b -> a")), "{}", d.render(false));
+        assert!(
+            d.iter().any(|x| x.message.contains("a -> b -> a")),
+            "{}",
+            d.render(false)
+        );
     }
 
     #[test]
     fn bad_references() {
-        let (_, d) = run("", "a: ${foo}\nb: ${var.x\nc: ${env.1X}\nd: ${enviroment}\ne: ${var.}\n", &no_env);
-        assert_eq!(d.iter().filter(|x| x.code == code::BAD_REFERENCE).count(), 5, "{}", d.render(false));
-        assert!(d.iter().any(|x| x.help.as_deref().is_some_and(|h| h.contains("did you mean `${environment}`"))));
+        let (_, d) = run(
+            "",
+            "a: ${foo}\nb: ${var.x\nc: ${env.1X}\nd: ${enviroment}\ne: ${var.}\n",
+            &no_env,
+        );
+        assert_eq!(
+            d.iter().filter(|x| x.code == code::BAD_REFERENCE).count(),
+            5,
+            "{}",
+            d.render(false)
+        );
+        assert!(d.iter().any(|x| {
+            x.help
+                .as_deref()
+                .is_some_and(|h| h.contains("did you mean `${environment}`"))
+        }));
     }
 
     #[test]
     fn unset_environment_variables() {
         let (_, d) = run("", "a: ${env.NOPE}\n", &no_env);
-        assert!(d.iter().any(|x| x.code == code::UNRESOLVED_VARIABLE && x.message.contains("`NOPE`")));
+        assert!(
+            d.iter()
+                .any(|x| x.code == code::UNRESOLVED_VARIABLE && x.message.contains("`NOPE`"))
+        );
     }
 
     #[test]

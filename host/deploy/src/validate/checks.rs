@@ -17,7 +17,12 @@ const MAX_WEBHOOKS_PER_EVENT: usize = 3;
 const MAX_NAME_BYTES: usize = 4096;
 const MAX_DESCRIPTION_CHARS: usize = 27_700;
 const MAX_TASK_DESCRIPTION_CHARS: usize = 1000;
-const COMPUTE_FIELDS: &[&str] = &["job_cluster_key", "existing_cluster_id", "new_cluster", "environment_key"];
+const COMPUTE_FIELDS: &[&str] = &[
+    "job_cluster_key",
+    "existing_cluster_id",
+    "new_cluster",
+    "environment_key",
+];
 const GIT_PROVIDERS: &[&str] = &[
     "gitHub",
     "gitHubEnterprise",
@@ -42,15 +47,34 @@ pub(crate) fn run(v: &mut Validator<'_>) {
     if let Some(tags) = s.get("tags").and_then(Value::as_object) {
         if tags.len() > MAX_TAGS {
             v.push(
-                Diagnostic::error(code::LIMIT, format!("job `{job}` has {} tags; the limit is {MAX_TAGS}", tags.len()))
-                    .at_opt(&p.sources, v.key_span("/tags"))
-                    .label(format!("at most {MAX_TAGS} tags")),
+                Diagnostic::error(
+                    code::LIMIT,
+                    format!("job `{job}` has {} tags; the limit is {MAX_TAGS}", tags.len()),
+                )
+                .at_opt(&p.sources, v.key_span("/tags"))
+                .label(format!("at most {MAX_TAGS} tags")),
             );
         }
         check_tags(v, tags, "/tags", "tags");
     }
-    keyed_list(v, s, "parameters", "name", "job parameter", is_parameter_name, "letters, digits, `_`, `-` and `.`");
-    keyed_list(v, s, "environments", "environment_key", "environment", is_key, "letters, digits, `_` and `-`, 1-100 characters");
+    keyed_list(
+        v,
+        s,
+        "parameters",
+        "name",
+        "job parameter",
+        is_parameter_name,
+        "letters, digits, `_`, `-` and `.`",
+    );
+    keyed_list(
+        v,
+        s,
+        "environments",
+        "environment_key",
+        "environment",
+        is_key,
+        "letters, digits, `_` and `-`, 1-100 characters",
+    );
     acl(v, &job);
     run_as(v, s);
     git_source(v, s);
@@ -58,12 +82,17 @@ pub(crate) fn run(v: &mut Validator<'_>) {
 
 /// `^[\w\-]+$`, 1-100 characters (task, job cluster and environment keys).
 fn is_key(s: &str) -> bool {
-    !s.is_empty() && s.chars().count() <= 100 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty()
+        && s.chars().count() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// `^[\w\-.]+$` (job parameter names).
 fn is_parameter_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn limits(v: &mut Validator<'_>, s: &Value) {
@@ -72,9 +101,15 @@ fn limits(v: &mut Validator<'_>, s: &Value) {
         && name.len() > MAX_NAME_BYTES
     {
         v.push(
-            Diagnostic::error(code::LIMIT, format!("the job name is {} bytes; the limit is {MAX_NAME_BYTES}", name.len()))
-                .at_opt(&p.sources, v.span("/name"))
-                .label("too long"),
+            Diagnostic::error(
+                code::LIMIT,
+                format!(
+                    "the job name is {} bytes; the limit is {MAX_NAME_BYTES}",
+                    name.len()
+                ),
+            )
+            .at_opt(&p.sources, v.span("/name"))
+            .label("too long"),
         );
     }
     if let Some(d) = s.get("description").and_then(Value::as_str)
@@ -83,7 +118,10 @@ fn limits(v: &mut Validator<'_>, s: &Value) {
         v.push(
             Diagnostic::error(
                 code::LIMIT,
-                format!("the job description is {} characters; the limit is {MAX_DESCRIPTION_CHARS}", d.chars().count()),
+                format!(
+                    "the job description is {} characters; the limit is {MAX_DESCRIPTION_CHARS}",
+                    d.chars().count()
+                ),
             )
             .at_opt(&p.sources, v.span("/description"))
             .label("too long"),
@@ -108,10 +146,13 @@ fn duplicate(v: &mut Validator<'_>, ptr: &str, what: &str, key: &str, first_ptr:
         None => format!("`{key}` is already used"),
     };
     v.push(
-        Diagnostic::error(code::DUPLICATE_KEY_VALUE, format!("{what} `{key}` is defined more than once"))
-            .at_opt(&p.sources, v.span(ptr))
-            .label(label)
-            .help(format!("give each {what} a unique key")),
+        Diagnostic::error(
+            code::DUPLICATE_KEY_VALUE,
+            format!("{what} `{key}` is defined more than once"),
+        )
+        .at_opt(&p.sources, v.span(ptr))
+        .label(label)
+        .help(format!("give each {what} a unique key")),
     );
 }
 
@@ -125,10 +166,14 @@ fn keyed_list(
     valid: fn(&str) -> bool,
     rule: &str,
 ) {
-    let Some(items) = s.get(list).and_then(Value::as_array) else { return };
+    let Some(items) = s.get(list).and_then(Value::as_array) else {
+        return;
+    };
     let mut seen: HashMap<String, String> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
-        let Some(k) = item.get(key).and_then(Value::as_str) else { continue };
+        let Some(k) = item.get(key).and_then(Value::as_str) else {
+            continue;
+        };
         let ptr = format!("/{list}/{i}/{key}");
         if !valid(k) {
             key_problem(v, &ptr, what, k, rule);
@@ -148,12 +193,17 @@ fn keyed_list(
 /// Checks job clusters and returns their keys.
 fn job_clusters(v: &mut Validator<'_>, s: &Value) -> Vec<String> {
     let p = v.p;
-    let Some(items) = s.get("job_clusters").and_then(Value::as_array) else { return vec![] };
+    let Some(items) = s.get("job_clusters").and_then(Value::as_array) else {
+        return vec![];
+    };
     if items.len() > MAX_JOB_CLUSTERS {
         v.push(
             Diagnostic::error(
                 code::LIMIT,
-                format!("the job has {} job clusters; the limit is {MAX_JOB_CLUSTERS}", items.len()),
+                format!(
+                    "the job has {} job clusters; the limit is {MAX_JOB_CLUSTERS}",
+                    items.len()
+                ),
             )
             .at_opt(&p.sources, v.key_span("/job_clusters"))
             .label(format!("at most {MAX_JOB_CLUSTERS}")),
@@ -166,7 +216,13 @@ fn job_clusters(v: &mut Validator<'_>, s: &Value) -> Vec<String> {
         if let Some(k) = key {
             let ptr = format!("/job_clusters/{i}/job_cluster_key");
             if !is_key(k) {
-                key_problem(v, &ptr, "job cluster", k, "letters, digits, `_` and `-`, 1-100 characters");
+                key_problem(
+                    v,
+                    &ptr,
+                    "job cluster",
+                    k,
+                    "letters, digits, `_` and `-`, 1-100 characters",
+                );
             }
             match seen.get(k) {
                 Some(first) => {
@@ -181,14 +237,21 @@ fn job_clusters(v: &mut Validator<'_>, s: &Value) -> Vec<String> {
         }
         if let Some(spec) = item.get("new_cluster") {
             let label = key.map(str::to_string).unwrap_or_else(|| i.to_string());
-            cluster_spec(v, spec, &format!("/job_clusters/{i}/new_cluster"), &format!("job_clusters[{label}].new_cluster"));
+            cluster_spec(
+                v,
+                spec,
+                &format!("/job_clusters/{i}/new_cluster"),
+                &format!("job_clusters[{label}].new_cluster"),
+            );
         }
     }
     keys
 }
 
 fn is_secret_reference(s: &str) -> bool {
-    let Some(inner) = s.strip_prefix("{{secrets/").and_then(|r| r.strip_suffix("}}")) else { return false };
+    let Some(inner) = s.strip_prefix("{{secrets/").and_then(|r| r.strip_suffix("}}")) else {
+        return false;
+    };
     let mut parts = inner.split('/');
     matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(b), None) if !a.is_empty() && !b.is_empty())
 }
@@ -198,55 +261,82 @@ fn cluster_spec(v: &mut Validator<'_>, spec: &Value, ptr: &str, path: &str) {
     let Some(obj) = spec.as_object() else { return };
     if obj.contains_key("num_workers") && obj.contains_key("autoscale") {
         v.push(
-            Diagnostic::warning(code::AUTOSCALE_AND_NUM_WORKERS, format!("`{path}` sets both `num_workers` and `autoscale`"))
-                .at_opt(&p.sources, v.key_span(&format!("{ptr}/num_workers")))
-                .label("ignored: `autoscale` wins")
-                .help("remove `num_workers`; the cluster scales between `min_workers` and `max_workers`"),
+            Diagnostic::warning(
+                code::AUTOSCALE_AND_NUM_WORKERS,
+                format!("`{path}` sets both `num_workers` and `autoscale`"),
+            )
+            .at_opt(&p.sources, v.key_span(&format!("{ptr}/num_workers")))
+            .label("ignored: `autoscale` wins")
+            .help("remove `num_workers`; the cluster scales between `min_workers` and `max_workers`"),
         );
     }
     if let Some(a) = obj.get("autoscale")
-        && let (Some(min), Some(max)) =
-            (a.get("min_workers").and_then(Value::as_i64), a.get("max_workers").and_then(Value::as_i64))
+        && let (Some(min), Some(max)) = (
+            a.get("min_workers").and_then(Value::as_i64),
+            a.get("max_workers").and_then(Value::as_i64),
+        )
         && min > max
     {
         v.push(
-            Diagnostic::error(code::OUT_OF_RANGE, format!("`{path}.autoscale` has `min_workers` {min} above `max_workers` {max}"))
-                .at_opt(&p.sources, v.span(&format!("{ptr}/autoscale/min_workers")))
-                .label(format!("must be at most {max}")),
+            Diagnostic::error(
+                code::OUT_OF_RANGE,
+                format!("`{path}.autoscale` has `min_workers` {min} above `max_workers` {max}"),
+            )
+            .at_opt(&p.sources, v.span(&format!("{ptr}/autoscale/min_workers")))
+            .label(format!("must be at most {max}")),
         );
     }
     let has_policy = obj.contains_key("policy_id");
     if !has_policy && !obj.contains_key("spark_version") {
         v.push(
-            Diagnostic::error(code::MISSING_FIELD, format!("`{path}` is missing required field `spark_version`"))
-                .at_opt(&p.sources, v.key_span(ptr))
-                .label("`spark_version` is required here")
-                .help("e.g. `spark_version: 15.4.x-scala2.12`, or set a `policy_id` that provides it"),
+            Diagnostic::error(
+                code::MISSING_FIELD,
+                format!("`{path}` is missing required field `spark_version`"),
+            )
+            .at_opt(&p.sources, v.key_span(ptr))
+            .label("`spark_version` is required here")
+            .help("e.g. `spark_version: 15.4.x-scala2.12`, or set a `policy_id` that provides it"),
         );
     }
     if !has_policy && !obj.contains_key("node_type_id") && !obj.contains_key("instance_pool_id") {
         v.push(
-            Diagnostic::error(code::MISSING_FIELD, format!("`{path}` needs `node_type_id` or `instance_pool_id`"))
-                .at_opt(&p.sources, v.key_span(ptr))
-                .label("no node type")
-                .help("e.g. `node_type_id: i3.xlarge`"),
+            Diagnostic::error(
+                code::MISSING_FIELD,
+                format!("`{path}` needs `node_type_id` or `instance_pool_id`"),
+            )
+            .at_opt(&p.sources, v.key_span(ptr))
+            .label("no node type")
+            .help("e.g. `node_type_id: i3.xlarge`"),
         );
     }
     for map in ["spark_conf", "spark_env_vars"] {
-        let Some(m) = obj.get(map).and_then(Value::as_object) else { continue };
+        let Some(m) = obj.get(map).and_then(Value::as_object) else {
+            continue;
+        };
         for (k, val) in m {
             let Some(s) = val.as_str() else { continue };
             if s.contains("{{secrets/") && !is_secret_reference(s.trim()) {
                 v.push(
-                    Diagnostic::error(code::INVALID_VALUE, format!("`{}` has a malformed secret reference", crate::plan::diff::field_path(&format!("{path}.{map}"), k)))
-                        .at_opt(&p.sources, v.span(&format!("{ptr}/{map}/{}", escape_pointer(k))))
-                        .label("expected `{{secrets/<scope>/<key>}}`"),
+                    Diagnostic::error(
+                        code::INVALID_VALUE,
+                        format!(
+                            "`{}` has a malformed secret reference",
+                            crate::plan::diff::field_path(&format!("{path}.{map}"), k)
+                        ),
+                    )
+                    .at_opt(&p.sources, v.span(&format!("{ptr}/{map}/{}", escape_pointer(k))))
+                    .label("expected `{{secrets/<scope>/<key>}}`"),
                 );
             }
         }
     }
     if let Some(tags) = obj.get("custom_tags").and_then(Value::as_object) {
-        check_tags(v, tags, &format!("{ptr}/custom_tags"), &format!("{path}.custom_tags"));
+        check_tags(
+            v,
+            tags,
+            &format!("{ptr}/custom_tags"),
+            &format!("{path}.custom_tags"),
+        );
     }
 }
 
@@ -259,18 +349,31 @@ fn check_tags(v: &mut Validator<'_>, tags: &serde_json::Map<String, Value>, ptr:
         if k.is_empty() || k.chars().count() > 127 {
             problem = Some(("key must be 1-127 characters", true));
         } else if !k.chars().all(allowed) {
-            problem = Some(("key may contain letters, digits, spaces and `+ - = . _ : / @`", true));
-        } else if ["aws:", "azure", "microsoft", "windows"].iter().any(|r| k.to_ascii_lowercase().starts_with(r)) {
+            problem = Some((
+                "key may contain letters, digits, spaces and `+ - = . _ : / @`",
+                true,
+            ));
+        } else if ["aws:", "azure", "microsoft", "windows"]
+            .iter()
+            .any(|r| k.to_ascii_lowercase().starts_with(r))
+        {
             problem = Some(("key starts with a reserved cloud prefix", true));
         } else if let Some(s) = val.as_str() {
             if s.chars().count() > 255 {
                 problem = Some(("value must be at most 255 characters", false));
             } else if !s.chars().all(allowed) {
-                problem = Some(("value may contain letters, digits, spaces and `+ - = . _ : / @`", false));
+                problem = Some((
+                    "value may contain letters, digits, spaces and `+ - = . _ : / @`",
+                    false,
+                ));
             }
         }
         if let Some((label, on_key)) = problem {
-            let span = if on_key { v.key_span(&key_ptr) } else { v.span(&key_ptr) };
+            let span = if on_key {
+                v.key_span(&key_ptr)
+            } else {
+                v.span(&key_ptr)
+            };
             v.push(
                 Diagnostic::error(code::INVALID_VALUE, format!("tag `{k}` in `{path}` is not valid"))
                     .at_opt(&p.sources, span)
@@ -311,15 +414,26 @@ fn tasks(v: &mut Validator<'_>, s: &Value, job: &str, cluster_keys: &[String]) {
     }
     if items.len() > MAX_TASKS {
         v.push(
-            Diagnostic::error(code::LIMIT, format!("job `{job}` has {} tasks; the limit is {MAX_TASKS}", items.len()))
-                .at_opt(&p.sources, v.key_span("/tasks"))
-                .label(format!("at most {MAX_TASKS} tasks")),
+            Diagnostic::error(
+                code::LIMIT,
+                format!("job `{job}` has {} tasks; the limit is {MAX_TASKS}", items.len()),
+            )
+            .at_opt(&p.sources, v.key_span("/tasks"))
+            .label(format!("at most {MAX_TASKS} tasks")),
         );
     }
     let env_keys: Vec<String> = s
         .get("environments")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|e| e.get("environment_key").and_then(Value::as_str).map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| {
+                    e.get("environment_key")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let git = s.get("git_source").is_some();
     let mut infos: Vec<TaskInfo> = vec![];
@@ -332,16 +446,37 @@ fn tasks(v: &mut Validator<'_>, s: &Value, job: &str, cluster_keys: &[String]) {
         let label = key.clone().unwrap_or_else(|| i.to_string());
         if let Some(k) = &key {
             if !is_key(k) {
-                key_problem(v, &format!("{ptr}/task_key"), "task", k, "letters, digits, `_` and `-`, 1-100 characters");
+                key_problem(
+                    v,
+                    &format!("{ptr}/task_key"),
+                    "task",
+                    k,
+                    "letters, digits, `_` and `-`, 1-100 characters",
+                );
             }
             match seen.get(k) {
-                Some(&first) => duplicate(v, &format!("{ptr}/task_key"), "task", k, &format!("/tasks/{first}/task_key")),
+                Some(&first) => duplicate(
+                    v,
+                    &format!("{ptr}/task_key"),
+                    "task",
+                    k,
+                    &format!("/tasks/{first}/task_key"),
+                ),
                 None => {
                     seen.insert(k.clone(), i);
                 }
             }
         }
-        task_body(v, t, &ptr, &format!("tasks[{label}]"), cluster_keys, &env_keys, git, &mut used_clusters);
+        task_body(
+            v,
+            t,
+            &ptr,
+            &format!("tasks[{label}]"),
+            cluster_keys,
+            &env_keys,
+            git,
+            &mut used_clusters,
+        );
         let mut deps = vec![];
         if let Some(list) = obj.get("depends_on").and_then(Value::as_array) {
             for (j, d) in list.iter().enumerate() {
@@ -351,7 +486,11 @@ fn tasks(v: &mut Validator<'_>, s: &Value, job: &str, cluster_keys: &[String]) {
             }
         }
         if let Some(k) = key {
-            infos.push(TaskInfo { key: k, index: i, deps });
+            infos.push(TaskInfo {
+                key: k,
+                index: i,
+                deps,
+            });
         }
     }
     let all_keys: Vec<&str> = infos.iter().map(|t| t.key.as_str()).collect();
@@ -360,20 +499,28 @@ fn tasks(v: &mut Validator<'_>, s: &Value, job: &str, cluster_keys: &[String]) {
             let ptr = format!("/tasks/{}/depends_on/{j}/task_key", t.index);
             if target == &t.key {
                 v.push(
-                    Diagnostic::error(code::DEPENDENCY_CYCLE, format!("task `{}` depends on itself", t.key))
-                        .at_opt(&p.sources, v.span(&ptr))
-                        .label("a task cannot depend on itself")
-                        .help("remove this `depends_on` entry"),
+                    Diagnostic::error(
+                        code::DEPENDENCY_CYCLE,
+                        format!("task `{}` depends on itself", t.key),
+                    )
+                    .at_opt(&p.sources, v.span(&ptr))
+                    .label("a task cannot depend on itself")
+                    .help("remove this `depends_on` entry"),
                 );
             } else if !all_keys.contains(&target.as_str()) {
                 let d = Diagnostic::error(
                     code::UNKNOWN_DEPENDENCY,
-                    format!("task `{}` depends on `{target}`, which is not a task in this job", t.key),
+                    format!(
+                        "task `{}` depends on `{target}`, which is not a task in this job",
+                        t.key
+                    ),
                 )
                 .at_opt(&p.sources, v.span(&ptr));
                 let d = match did_you_mean(target, all_keys.iter().copied()) {
                     Some(s) => d.label(format!("did you mean `{s}`?")),
-                    None => d.label("no such task").help(format!("tasks in this job: {}", all_keys.join(", "))),
+                    None => d
+                        .label("no such task")
+                        .help(format!("tasks in this job: {}", all_keys.join(", "))),
                 };
                 v.push(d);
             }
@@ -382,20 +529,30 @@ fn tasks(v: &mut Validator<'_>, s: &Value, job: &str, cluster_keys: &[String]) {
     cycles(v, job, &infos);
     if let Some(clusters) = s.get("job_clusters").and_then(Value::as_array) {
         for (i, c) in clusters.iter().enumerate() {
-            let Some(k) = c.get("job_cluster_key").and_then(Value::as_str) else { continue };
+            let Some(k) = c.get("job_cluster_key").and_then(Value::as_str) else {
+                continue;
+            };
             if !used_clusters.iter().any(|u| u == k) {
                 v.push(
-                    Diagnostic::warning(code::UNUSED_JOB_CLUSTER, format!("job cluster `{k}` is not used by any task"))
-                        .at_opt(&p.sources, v.span(&format!("/job_clusters/{i}/job_cluster_key")))
-                        .label("unused")
-                        .help(format!("remove it, or run a task on it with `job_cluster_key: {k}`")),
+                    Diagnostic::warning(
+                        code::UNUSED_JOB_CLUSTER,
+                        format!("job cluster `{k}` is not used by any task"),
+                    )
+                    .at_opt(&p.sources, v.span(&format!("/job_clusters/{i}/job_cluster_key")))
+                    .label("unused")
+                    .help(format!(
+                        "remove it, or run a task on it with `job_cluster_key: {k}`"
+                    )),
                 );
             }
         }
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; the arguments are the task's context")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the arguments are the task's context"
+)]
 fn task_body(
     v: &mut Validator<'_>,
     t: &Value,
@@ -414,13 +571,20 @@ fn task_body(
         v.push(
             Diagnostic::error(
                 code::LIMIT,
-                format!("`{path}.description` is {} characters; the limit is {MAX_TASK_DESCRIPTION_CHARS}", d.chars().count()),
+                format!(
+                    "`{path}.description` is {} characters; the limit is {MAX_TASK_DESCRIPTION_CHARS}",
+                    d.chars().count()
+                ),
             )
             .at_opt(&p.sources, v.span(&format!("{ptr}/description")))
             .label("too long"),
         );
     }
-    let types: Vec<&str> = TASK_TYPES.iter().copied().filter(|k| obj.contains_key(*k)).collect();
+    let types: Vec<&str> = TASK_TYPES
+        .iter()
+        .copied()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
     match types.len() {
         0 => v.push(
             Diagnostic::error(code::TASK_TYPE, format!("`{path}` has no task type"))
@@ -442,19 +606,29 @@ fn task_body(
             .help("a task runs exactly one thing: split it into separate tasks"),
         ),
     }
-    let compute: Vec<&str> = COMPUTE_FIELDS.iter().copied().filter(|k| obj.contains_key(*k)).collect();
+    let compute: Vec<&str> = COMPUTE_FIELDS
+        .iter()
+        .copied()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
     if compute.len() > 1 {
         v.push(
             Diagnostic::error(
                 code::COMPUTE_CONFLICT,
                 format!(
                     "`{path}` sets more than one kind of compute: {}",
-                    compute.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                    compute
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
             .at_opt(&p.sources, v.key_span(&format!("{ptr}/{}", compute[1])))
             .label("conflicting compute")
-            .help("keep one of `job_cluster_key`, `existing_cluster_id`, `new_cluster` and `environment_key`"),
+            .help(
+                "keep one of `job_cluster_key`, `existing_cluster_id`, `new_cluster` and `environment_key`",
+            ),
         );
     }
     if let Some(k) = obj.get("job_cluster_key").and_then(Value::as_str) {
@@ -471,10 +645,12 @@ fn task_body(
                     used_clusters.push(s.clone());
                     d.label(format!("did you mean `{s}`?"))
                 }
-                None if cluster_keys.is_empty() => {
-                    d.label("no such job cluster").help("define it under `job_clusters:` with this `job_cluster_key`")
-                }
-                None => d.label("no such job cluster").help(format!("job clusters: {}", cluster_keys.join(", "))),
+                None if cluster_keys.is_empty() => d
+                    .label("no such job cluster")
+                    .help("define it under `job_clusters:` with this `job_cluster_key`"),
+                None => d
+                    .label("no such job cluster")
+                    .help(format!("job clusters: {}", cluster_keys.join(", "))),
             };
             v.push(d);
         }
@@ -483,10 +659,13 @@ fn task_body(
         && !env_keys.iter().any(|e| e == k)
     {
         v.push(
-            Diagnostic::error(code::INVALID_VALUE, format!("`{path}` uses environment `{k}`, which is not defined"))
-                .at_opt(&p.sources, v.span(&format!("{ptr}/environment_key")))
-                .label("no such environment")
-                .help("define it under `environments:` with this `environment_key`"),
+            Diagnostic::error(
+                code::INVALID_VALUE,
+                format!("`{path}` uses environment `{k}`, which is not defined"),
+            )
+            .at_opt(&p.sources, v.span(&format!("{ptr}/environment_key")))
+            .label("no such environment")
+            .help("define it under `environments:` with this `environment_key`"),
         );
     }
     if let Some(nb) = obj.get("notebook_task")
@@ -498,10 +677,13 @@ fn task_body(
         };
         if !source_git && !path_str.starts_with('/') && !crate::project::vars::has_reference(path_str) {
             v.push(
-                Diagnostic::error(code::INVALID_VALUE, format!("notebook path `{path_str}` is not absolute"))
-                    .at_opt(&p.sources, v.span(&format!("{ptr}/notebook_task/notebook_path")))
-                    .label("workspace notebook paths start with `/`")
-                    .help("use the synced workspace path, e.g. `/Workspace/pipelines/<name>/<notebook>`"),
+                Diagnostic::error(
+                    code::INVALID_VALUE,
+                    format!("notebook path `{path_str}` is not absolute"),
+                )
+                .at_opt(&p.sources, v.span(&format!("{ptr}/notebook_task/notebook_path")))
+                .label("workspace notebook paths start with `/`")
+                .help("use the synced workspace path, e.g. `/Workspace/pipelines/<name>/<notebook>`"),
             );
         }
     }
@@ -510,10 +692,16 @@ fn task_body(
         && w.get("named_parameters").is_some()
     {
         v.push(
-            Diagnostic::error(code::INVALID_VALUE, format!("`{path}.python_wheel_task` sets both `parameters` and `named_parameters`"))
-                .at_opt(&p.sources, v.key_span(&format!("{ptr}/python_wheel_task/named_parameters")))
-                .label("choose one")
-                .help("use either positional `parameters` or `named_parameters`"),
+            Diagnostic::error(
+                code::INVALID_VALUE,
+                format!("`{path}.python_wheel_task` sets both `parameters` and `named_parameters`"),
+            )
+            .at_opt(
+                &p.sources,
+                v.key_span(&format!("{ptr}/python_wheel_task/named_parameters")),
+            )
+            .label("choose one")
+            .help("use either positional `parameters` or `named_parameters`"),
         );
     }
     if let Some(libs) = obj.get("libraries").and_then(Value::as_array) {
@@ -532,7 +720,12 @@ fn task_body(
         }
     }
     if let Some(spec) = obj.get("new_cluster") {
-        cluster_spec(v, spec, &format!("{ptr}/new_cluster"), &format!("{path}.new_cluster"));
+        cluster_spec(
+            v,
+            spec,
+            &format!("{ptr}/new_cluster"),
+            &format!("{path}.new_cluster"),
+        );
     }
     notifications(v, t, ptr, path);
     if let Some(inner) = obj.get("for_each_task").and_then(|f| f.get("task")) {
@@ -551,7 +744,11 @@ fn task_body(
 
 fn cycles(v: &mut Validator<'_>, job: &str, infos: &[TaskInfo]) {
     let p = v.p;
-    let index: HashMap<&str, usize> = infos.iter().enumerate().map(|(i, t)| (t.key.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = infos
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.key.as_str(), i))
+        .collect();
     // 0 = unvisited, 1 = on stack, 2 = done
     let mut state = vec![0u8; infos.len()];
     let mut reported: Vec<Vec<String>> = vec![];
@@ -571,7 +768,9 @@ fn cycles(v: &mut Validator<'_>, job: &str, infos: &[TaskInfo]) {
             }
             let (target, dep_idx) = &deps[*next];
             *next += 1;
-            let Some(&t) = index.get(target.as_str()) else { continue };
+            let Some(&t) = index.get(target.as_str()) else {
+                continue;
+            };
             if t == node {
                 continue; // self-dependency, reported separately
             }
@@ -582,7 +781,8 @@ fn cycles(v: &mut Validator<'_>, job: &str, infos: &[TaskInfo]) {
                 }
                 1 => {
                     let pos = stack.iter().position(|(n, _)| *n == t).unwrap_or(0);
-                    let mut cycle: Vec<String> = stack[pos..].iter().map(|(n, _)| infos[*n].key.clone()).collect();
+                    let mut cycle: Vec<String> =
+                        stack[pos..].iter().map(|(n, _)| infos[*n].key.clone()).collect();
                     let mut canon = cycle.clone();
                     canon.sort();
                     if reported.contains(&canon) {
@@ -611,9 +811,10 @@ fn schedule(v: &mut Validator<'_>, s: &Value) {
     let p = v.p;
     let Some(sched) = s.get("schedule") else { return };
     let cron_errors = match sched.get("quartz_cron_expression").and_then(Value::as_str) {
-        Some(expr) if !crate::project::vars::has_reference(expr) => {
-            super::cron::check_quartz(expr).into_iter().map(|e| (expr, e)).collect()
-        }
+        Some(expr) if !crate::project::vars::has_reference(expr) => super::cron::check_quartz(expr)
+            .into_iter()
+            .map(|e| (expr, e))
+            .collect(),
         _ => vec![],
     };
     for (expr, e) in cron_errors {
@@ -625,7 +826,15 @@ fn schedule(v: &mut Validator<'_>, s: &Value) {
         let label = match e.field {
             Some((idx, _, _)) => format!(
                 "in the {} field",
-                ["seconds", "minutes", "hours", "day-of-month", "month", "day-of-week", "year"][idx]
+                [
+                    "seconds",
+                    "minutes",
+                    "hours",
+                    "day-of-month",
+                    "month",
+                    "day-of-week",
+                    "year"
+                ][idx]
             ),
             None => "not a Quartz cron expression".to_string(),
         };
@@ -644,23 +853,34 @@ fn schedule(v: &mut Validator<'_>, s: &Value) {
         match super::tz::check_timezone(tz) {
             TimezoneCheck::Valid => {}
             TimezoneCheck::WrongCase(c) => v.push(
-                Diagnostic::error(code::TIMEZONE, format!("timezone `{tz}` is not spelled like a timezone id"))
-                    .at_opt(&p.sources, span)
-                    .label(format!("did you mean `{c}`?"))
-                    .help("timezone ids are case-sensitive"),
+                Diagnostic::error(
+                    code::TIMEZONE,
+                    format!("timezone `{tz}` is not spelled like a timezone id"),
+                )
+                .at_opt(&p.sources, span)
+                .label(format!("did you mean `{c}`?"))
+                .help("timezone ids are case-sensitive"),
             ),
             TimezoneCheck::ShortId(zone) => v.push(
-                Diagnostic::warning(code::DEPRECATED, format!("timezone `{tz}` is a deprecated three-letter id"))
-                    .at_opt(&p.sources, span)
-                    .label(format!("means `{zone}`"))
-                    .help(format!("use `{zone}`")),
+                Diagnostic::warning(
+                    code::DEPRECATED,
+                    format!("timezone `{tz}` is a deprecated three-letter id"),
+                )
+                .at_opt(&p.sources, span)
+                .label(format!("means `{zone}`"))
+                .help(format!("use `{zone}`")),
             ),
             TimezoneCheck::Unknown(suggestion) => {
-                let d = Diagnostic::error(code::TIMEZONE, format!("timezone `{tz}` is not a known timezone id"))
-                    .at_opt(&p.sources, span);
+                let d = Diagnostic::error(
+                    code::TIMEZONE,
+                    format!("timezone `{tz}` is not a known timezone id"),
+                )
+                .at_opt(&p.sources, span);
                 let d = match suggestion {
                     Some(s) => d.label(format!("did you mean `{s}`?")),
-                    None => d.label("unknown timezone").help("use an IANA id such as `UTC` or `Europe/London`"),
+                    None => d
+                        .label("unknown timezone")
+                        .help("use an IANA id such as `UTC` or `Europe/London`"),
                 };
                 v.push(d);
             }
@@ -670,14 +890,20 @@ fn schedule(v: &mut Validator<'_>, s: &Value) {
 
 fn triggers(v: &mut Validator<'_>, s: &Value) {
     let p = v.p;
-    let set: Vec<&str> = ["schedule", "trigger", "continuous", "triggers"].into_iter().filter(|k| s.get(*k).is_some()).collect();
+    let set: Vec<&str> = ["schedule", "trigger", "continuous", "triggers"]
+        .into_iter()
+        .filter(|k| s.get(*k).is_some())
+        .collect();
     if set.len() > 1 {
         v.push(
             Diagnostic::error(
                 code::TRIGGER_CONFLICT,
                 format!(
                     "only one of `schedule`, `trigger` and `continuous` may be set; this job sets {}",
-                    set.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(" and ")
+                    set.iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             )
             .at_opt(&p.sources, v.key_span(&format!("/{}", set[1])))
@@ -691,17 +917,31 @@ fn triggers(v: &mut Validator<'_>, s: &Value) {
 /// the job (`ptr` = "") or a task.
 fn notifications(v: &mut Validator<'_>, owner: &Value, ptr: &str, path: &str) {
     let p = v.p;
-    let prefix = |x: &str| if path.is_empty() { x.to_string() } else { format!("{path}.{x}") };
+    let prefix = |x: &str| {
+        if path.is_empty() {
+            x.to_string()
+        } else {
+            format!("{path}.{x}")
+        }
+    };
     if let Some(en) = owner.get("email_notifications").and_then(Value::as_object) {
         for event in EVENTS {
-            let Some(list) = en.get(*event).and_then(Value::as_array) else { continue };
+            let Some(list) = en.get(*event).and_then(Value::as_array) else {
+                continue;
+            };
             for (i, e) in list.iter().enumerate() {
                 let Some(addr) = e.as_str() else { continue };
                 if !crate::project::vars::has_reference(addr) && !super::email::is_valid_email(addr) {
                     v.push(
                         Diagnostic::error(code::EMAIL, format!("`{addr}` is not a valid email address"))
-                            .at_opt(&p.sources, v.span(&format!("{ptr}/email_notifications/{event}/{i}")))
-                            .label(format!("in `{}`", prefix(&format!("email_notifications.{event}")))),
+                            .at_opt(
+                                &p.sources,
+                                v.span(&format!("{ptr}/email_notifications/{event}/{i}")),
+                            )
+                            .label(format!(
+                                "in `{}`",
+                                prefix(&format!("email_notifications.{event}"))
+                            )),
                     );
                 }
             }
@@ -709,7 +949,9 @@ fn notifications(v: &mut Validator<'_>, owner: &Value, ptr: &str, path: &str) {
     }
     if let Some(wn) = owner.get("webhook_notifications").and_then(Value::as_object) {
         for event in EVENTS {
-            let Some(list) = wn.get(*event).and_then(Value::as_array) else { continue };
+            let Some(list) = wn.get(*event).and_then(Value::as_array) else {
+                continue;
+            };
             if list.len() > MAX_WEBHOOKS_PER_EVENT {
                 v.push(
                     Diagnostic::error(
@@ -720,7 +962,10 @@ fn notifications(v: &mut Validator<'_>, owner: &Value, ptr: &str, path: &str) {
                             list.len()
                         ),
                     )
-                    .at_opt(&p.sources, v.key_span(&format!("{ptr}/webhook_notifications/{event}")))
+                    .at_opt(
+                        &p.sources,
+                        v.key_span(&format!("{ptr}/webhook_notifications/{event}")),
+                    )
                     .label(format!("at most {MAX_WEBHOOKS_PER_EVENT}")),
                 );
             }
@@ -741,31 +986,50 @@ fn acl(v: &mut Validator<'_>, job: &str) {
             v.push(
                 Diagnostic::error(
                     code::WRONG_TYPE,
-                    format!("`access_control_list[{i}]` must be a mapping, found {}", crate::node::value_type_name(entry)),
+                    format!(
+                        "`access_control_list[{i}]` must be a mapping, found {}",
+                        crate::node::value_type_name(entry)
+                    ),
                 )
                 .at_opt(&p.sources, v.span(&ptr))
                 .label("expected a mapping"),
             );
             continue;
         };
-        const FIELDS: &[&str] = &["user_name", "group_name", "service_principal_name", "permission_level"];
+        const FIELDS: &[&str] = &[
+            "user_name",
+            "group_name",
+            "service_principal_name",
+            "permission_level",
+        ];
         for k in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-            let d = Diagnostic::warning(code::UNKNOWN_FIELD, format!("unknown field `{k}` in `access_control_list[{i}]`"))
-                .at_opt(&p.sources, v.key_span(&format!("{ptr}/{}", escape_pointer(k))));
+            let d = Diagnostic::warning(
+                code::UNKNOWN_FIELD,
+                format!("unknown field `{k}` in `access_control_list[{i}]`"),
+            )
+            .at_opt(&p.sources, v.key_span(&format!("{ptr}/{}", escape_pointer(k))));
             let d = match did_you_mean(k, FIELDS.iter().copied()) {
                 Some(s) => d.label(format!("did you mean `{s}`?")),
                 None => d.label("unknown field"),
             };
             v.push(d);
         }
-        for k in ["user_name", "group_name", "service_principal_name", "permission_level"] {
+        for k in [
+            "user_name",
+            "group_name",
+            "service_principal_name",
+            "permission_level",
+        ] {
             if let Some(x) = obj.get(k)
                 && !x.is_string()
             {
                 v.push(
                     Diagnostic::error(
                         code::WRONG_TYPE,
-                        format!("`access_control_list[{i}].{k}` must be a string, found {}", crate::node::value_type_name(x)),
+                        format!(
+                            "`access_control_list[{i}].{k}` must be a string, found {}",
+                            crate::node::value_type_name(x)
+                        ),
                     )
                     .at_opt(&p.sources, v.span(&format!("{ptr}/{k}")))
                     .label("expected a string"),
@@ -773,7 +1037,10 @@ fn acl(v: &mut Validator<'_>, job: &str) {
             }
         }
         let principal = Principal::from_entry(entry);
-        let count = ["user_name", "group_name", "service_principal_name"].iter().filter(|k| obj.contains_key(**k)).count();
+        let count = ["user_name", "group_name", "service_principal_name"]
+            .iter()
+            .filter(|k| obj.contains_key(**k))
+            .count();
         if count != 1 {
             v.push(
                 Diagnostic::error(
@@ -797,10 +1064,13 @@ fn acl(v: &mut Validator<'_>, job: &str) {
         let level = obj.get("permission_level").and_then(Value::as_str);
         match level {
             None if !obj.contains_key("permission_level") => v.push(
-                Diagnostic::error(code::MISSING_FIELD, format!("`access_control_list[{i}]` is missing required field `permission_level`"))
-                    .at_opt(&p.sources, v.span(&ptr))
-                    .label("`permission_level` is required here")
-                    .help(format!("one of: {}", PERMISSION_LEVELS.join(", "))),
+                Diagnostic::error(
+                    code::MISSING_FIELD,
+                    format!("`access_control_list[{i}]` is missing required field `permission_level`"),
+                )
+                .at_opt(&p.sources, v.span(&ptr))
+                .label("`permission_level` is required here")
+                .help(format!("one of: {}", PERMISSION_LEVELS.join(", "))),
             ),
             None => {}
             Some(l) if PERMISSION_LEVELS.contains(&l) => {}
@@ -827,7 +1097,9 @@ fn acl(v: &mut Validator<'_>, job: &str) {
         }
         if let Some(pr) = principal {
             if let Some(&first) = seen.get(&pr) {
-                let line = v.span(&format!("/access_control_list/{first}")).map(|s| s.start.line);
+                let line = v
+                    .span(&format!("/access_control_list/{first}"))
+                    .map(|s| s.start.line);
                 v.push(
                     Diagnostic::error(code::ACL_ENTRY, format!("`{}` has more than one access control entry", pr.name()))
                         .at_opt(&p.sources, v.span(&format!("{ptr}/{}", pr.field())))
@@ -845,29 +1117,50 @@ fn acl(v: &mut Validator<'_>, job: &str) {
     match owners.len() {
         1 => {}
         0 => v.push(
-            Diagnostic::error(code::ACL_OWNER, format!("the access control list of job `{job}` has no owner"))
-                .at_opt(&p.sources, v.key_span("/access_control_list"))
-                .label("no `IS_OWNER` entry")
-                .help("add `permission_level: IS_OWNER` for exactly one user or service principal"),
+            Diagnostic::error(
+                code::ACL_OWNER,
+                format!("the access control list of job `{job}` has no owner"),
+            )
+            .at_opt(&p.sources, v.key_span("/access_control_list"))
+            .label("no `IS_OWNER` entry")
+            .help("add `permission_level: IS_OWNER` for exactly one user or service principal"),
         ),
         n => v.push(
-            Diagnostic::error(code::ACL_OWNER, format!("the access control list of job `{job}` has {n} owners"))
-                .at_opt(&p.sources, v.span(&format!("/access_control_list/{}/permission_level", owners[1])))
-                .label("second `IS_OWNER`")
-                .help("a job has exactly one owner; give the others `CAN_MANAGE`"),
+            Diagnostic::error(
+                code::ACL_OWNER,
+                format!("the access control list of job `{job}` has {n} owners"),
+            )
+            .at_opt(
+                &p.sources,
+                v.span(&format!("/access_control_list/{}/permission_level", owners[1])),
+            )
+            .label("second `IS_OWNER`")
+            .help("a job has exactly one owner; give the others `CAN_MANAGE`"),
         ),
     }
 }
 
 fn run_as(v: &mut Validator<'_>, s: &Value) {
     let p = v.p;
-    let Some(obj) = s.get("run_as").and_then(Value::as_object) else { return };
-    let set = ["user_name", "service_principal_name", "group_name"].iter().filter(|k| obj.contains_key(**k)).count();
+    let Some(obj) = s.get("run_as").and_then(Value::as_object) else {
+        return;
+    };
+    let set = ["user_name", "service_principal_name", "group_name"]
+        .iter()
+        .filter(|k| obj.contains_key(**k))
+        .count();
     if set != 1 {
         v.push(
-            Diagnostic::error(code::INVALID_VALUE, "`run_as` must name exactly one of `user_name`, `service_principal_name` or `group_name`")
-                .at_opt(&p.sources, v.key_span("/run_as"))
-                .label(if set == 0 { "no principal" } else { "more than one principal" }),
+            Diagnostic::error(
+                code::INVALID_VALUE,
+                "`run_as` must name exactly one of `user_name`, `service_principal_name` or `group_name`",
+            )
+            .at_opt(&p.sources, v.key_span("/run_as"))
+            .label(if set == 0 {
+                "no principal"
+            } else {
+                "more than one principal"
+            }),
         );
     }
     if let Some(u) = obj.get("user_name").and_then(Value::as_str)
@@ -884,7 +1177,9 @@ fn run_as(v: &mut Validator<'_>, s: &Value) {
 
 fn git_source(v: &mut Validator<'_>, s: &Value) {
     let p = v.p;
-    let Some(obj) = s.get("git_source").and_then(Value::as_object) else { return };
+    let Some(obj) = s.get("git_source").and_then(Value::as_object) else {
+        return;
+    };
     if let Some(provider) = obj.get("git_provider").and_then(Value::as_str)
         && !GIT_PROVIDERS.iter().any(|g| g.eq_ignore_ascii_case(provider))
     {
@@ -896,12 +1191,22 @@ fn git_source(v: &mut Validator<'_>, s: &Value) {
         };
         v.push(d.help(format!("providers: {}", GIT_PROVIDERS.join(", "))));
     }
-    let refs = ["git_branch", "git_tag", "git_commit"].iter().filter(|k| obj.contains_key(**k)).count();
+    let refs = ["git_branch", "git_tag", "git_commit"]
+        .iter()
+        .filter(|k| obj.contains_key(**k))
+        .count();
     if refs != 1 {
         v.push(
-            Diagnostic::error(code::INVALID_VALUE, "`git_source` must set exactly one of `git_branch`, `git_tag` or `git_commit`")
-                .at_opt(&p.sources, v.key_span("/git_source"))
-                .label(if refs == 0 { "no git reference" } else { "more than one git reference" }),
+            Diagnostic::error(
+                code::INVALID_VALUE,
+                "`git_source` must set exactly one of `git_branch`, `git_tag` or `git_commit`",
+            )
+            .at_opt(&p.sources, v.key_span("/git_source"))
+            .label(if refs == 0 {
+                "no git reference"
+            } else {
+                "more than one git reference"
+            }),
         );
     }
 }

@@ -18,8 +18,18 @@ pub struct CronError {
     pub field: Option<(usize, usize, usize)>,
 }
 
-const FIELD_NAMES: [&str; 7] = ["seconds", "minutes", "hours", "day-of-month", "month", "day-of-week", "year"];
-const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const FIELD_NAMES: [&str; 7] = [
+    "seconds",
+    "minutes",
+    "hours",
+    "day-of-month",
+    "month",
+    "day-of-week",
+    "year",
+];
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 const RANGES: [(u32, u32); 7] = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199)];
 
@@ -66,8 +76,14 @@ fn check_inner(expr: &str) -> Result<(), Vec<CronError>> {
     }
     if !(6..=7).contains(&fields.len()) {
         return Err(vec![CronError {
-            message: format!("`{expr}` has {} fields; Quartz cron expressions have 6 or 7", fields.len()),
-            help: Some("use `seconds minutes hours day-of-month month day-of-week [year]`, e.g. `0 0 2 * * ?`".into()),
+            message: format!(
+                "`{expr}` has {} fields; Quartz cron expressions have 6 or 7",
+                fields.len()
+            ),
+            help: Some(
+                "use `seconds minutes hours day-of-month month day-of-week [year]`, e.g. `0 0 2 * * ?`"
+                    .into(),
+            ),
             field: None,
         }]);
     }
@@ -103,7 +119,11 @@ fn check_inner(expr: &str) -> Result<(), Vec<CronError>> {
             } else {
                 "use `?` in day-of-week to run on the given days of the month".into()
             }),
-            field: Some(if dom.1 == "*" { (3, dom.0, dom.1.chars().count()) } else { (5, dow.0, dow.1.chars().count()) }),
+            field: Some(if dom.1 == "*" {
+                (3, dom.0, dom.1.chars().count())
+            } else {
+                (5, dow.0, dow.1.chars().count())
+            }),
         }]),
         _ => Ok(()),
     }
@@ -115,7 +135,11 @@ fn quartzify_unix(expr: &str) -> String {
         return expr.to_string();
     }
     let (dom, dow) = (parts[2], parts[4]);
-    let (dom, dow) = if dow == "*" { (dom.to_string(), "?".to_string()) } else { ("?".to_string(), dow.to_string()) };
+    let (dom, dow) = if dow == "*" {
+        (dom.to_string(), "?".to_string())
+    } else {
+        ("?".to_string(), dow.to_string())
+    };
     format!("{} {} {} {} {}", parts[0], parts[1], dom, parts[3], dow)
 }
 
@@ -128,19 +152,29 @@ fn check_field(idx: usize, text: &str) -> Result<(), FieldError> {
         if idx == 3 || idx == 5 {
             return Ok(());
         }
-        return Err((format!("`?` is not allowed in the {name} field"), Some("`?` is only for day-of-month and day-of-week".into())));
+        return Err((
+            format!("`?` is not allowed in the {name} field"),
+            Some("`?` is only for day-of-month and day-of-week".into()),
+        ));
     }
     // Special day forms stand alone.
     if idx == 3 && (upper == "L" || upper == "LW") {
         return Ok(());
     }
-    if idx == 3 && let Some(n) = upper.strip_prefix("L-") {
+    if idx == 3
+        && let Some(n) = upper.strip_prefix("L-")
+    {
         return match n.parse::<u32>() {
             Ok(v) if (1..=30).contains(&v) => Ok(()),
-            _ => Err((format!("`{text}` in day-of-month needs an offset from 1 to 30 after `L-`"), None)),
+            _ => Err((
+                format!("`{text}` in day-of-month needs an offset from 1 to 30 after `L-`"),
+                None,
+            )),
         };
     }
-    if idx == 3 && let Some(n) = upper.strip_suffix('W') {
+    if idx == 3
+        && let Some(n) = upper.strip_suffix('W')
+    {
         return match n.parse::<u32>() {
             Ok(v) if (1..=31).contains(&v) => Ok(()),
             _ => Err((
@@ -152,21 +186,38 @@ fn check_field(idx: usize, text: &str) -> Result<(), FieldError> {
     if idx == 5 && upper == "L" {
         return Ok(());
     }
-    if idx == 5 && let Some(n) = upper.strip_suffix('L') {
+    if idx == 5
+        && let Some(n) = upper.strip_suffix('L')
+    {
         return day_of_week(n).map(|_| ()).map_err(|_| {
-            (format!("`{text}` in day-of-week: `L` needs a single day (1-7 or SUN-SAT) before it"), None)
+            (
+                format!("`{text}` in day-of-week: `L` needs a single day (1-7 or SUN-SAT) before it"),
+                None,
+            )
         });
     }
-    if idx == 5 && let Some((d, nth)) = upper.split_once('#') {
+    if idx == 5
+        && let Some((d, nth)) = upper.split_once('#')
+    {
         if day_of_week(d).is_err() {
-            return Err((format!("`{text}` in day-of-week: `#` needs a day (1-7 or SUN-SAT) before it"), None));
+            return Err((
+                format!("`{text}` in day-of-week: `#` needs a day (1-7 or SUN-SAT) before it"),
+                None,
+            ));
         }
         return match nth.parse::<u32>() {
             Ok(v) if (1..=5).contains(&v) => Ok(()),
-            _ => Err((format!("`{text}` in day-of-week: the week after `#` must be 1 to 5"), None)),
+            _ => Err((
+                format!("`{text}` in day-of-week: the week after `#` must be 1 to 5"),
+                None,
+            )),
         };
     }
-    if upper.contains(['L', 'W', '#']) && !upper.chars().any(|c| c.is_ascii_alphabetic() && !"LW".contains(c)) {
+    if upper.contains(['L', 'W', '#'])
+        && !upper
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && !"LW".contains(c))
+    {
         return Err((
             format!("`{text}` in {name}: `L`, `W` and `#` cannot be combined with lists or ranges"),
             None,
@@ -204,7 +255,10 @@ fn check_item(idx: usize, item: &str) -> Result<(), FieldError> {
         return Ok(());
     }
     if base.is_empty() {
-        return Err((format!("`{item}` in the {name} field needs a start value before `/`"), Some("use `*/n` or `a/n`".into())));
+        return Err((
+            format!("`{item}` in the {name} field needs a start value before `/`"),
+            Some("use `*/n` or `a/n`".into()),
+        ));
     }
     let (a, b) = match base.split_once('-') {
         Some((a, b)) => (a, Some(b)),
@@ -305,7 +359,12 @@ mod tests {
     fn rejects_unix_cron_with_a_quartz_suggestion() {
         let e = err("0 2 * * *");
         assert!(e.message.contains("5 fields"));
-        assert_eq!(e.help.as_deref(), Some("Quartz starts with a seconds field and needs `?` in day-of-month or day-of-week, e.g. `0 0 2 * * ?`"));
+        assert_eq!(
+            e.help.as_deref(),
+            Some(
+                "Quartz starts with a seconds field and needs `?` in day-of-month or day-of-week, e.g. `0 0 2 * * ?`"
+            )
+        );
     }
 
     #[test]
@@ -322,7 +381,12 @@ mod tests {
         assert_eq!(err("60 0 2 * * ?").field, Some((0, 0, 2)));
         assert!(err("0 0 24 * * ?").message.contains("out of range 0-23"));
         assert!(err("0 0 2 * 13 ?").message.contains("out of range 1-12"));
-        assert!(err("0 0 2 ? * 0").help.as_deref().is_some_and(|h| h.contains("SUN")));
+        assert!(
+            err("0 0 2 ? * 0")
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("SUN"))
+        );
         assert!(err("0 0 2 ? * FOO").message.contains("not a valid day-of-week"));
         assert!(err("0 0/0 2 * * ?").message.contains("step"));
         assert!(err("0 0/61 2 * * ?").message.contains("step"));

@@ -17,7 +17,7 @@ pub mod tz;
 pub mod workspace;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::project::{Loaded, LoadRequest, RenderedPipeline};
+use crate::project::{LoadRequest, Loaded, RenderedPipeline};
 use crate::source::Span;
 
 /// Validates a rendered pipeline offline, pushing every finding into `diags`.
@@ -73,7 +73,11 @@ impl Validator<'_> {
             .take(span.end.col.saturating_sub(span.start.col) as usize)
             .collect();
         let quote = usize::from(text.starts_with(['"', '\'']));
-        let inner = if quote == 1 && text.len() >= 2 { &text[1..text.len() - 1] } else { text.as_str() };
+        let inner = if quote == 1 && text.len() >= 2 {
+            &text[1..text.len() - 1]
+        } else {
+            text.as_str()
+        };
         if inner != value {
             return Some(span);
         }

@@ -17,7 +17,10 @@ use crate::node::value_type_name;
 pub(crate) enum Ty {
     Str,
     Bool,
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     Num,
     Enum(&'static [&'static str]),
     Obj(&'static Obj),
@@ -49,11 +52,19 @@ impl Obj {
 }
 
 const fn f(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, required: false }
+    Field {
+        name,
+        ty,
+        required: false,
+    }
 }
 
 const fn req(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, required: true }
+    Field {
+        name,
+        ty,
+        required: true,
+    }
 }
 
 const I32: i64 = i32::MAX as i64;
@@ -116,7 +127,10 @@ pub(crate) static JOB_SETTINGS: Obj = Obj {
         f("edit_mode", Ty::Enum(&["UI_LOCKED", "EDITABLE"])),
         f("format", Ty::Enum(&["SINGLE_TASK", "MULTI_TASK"])),
         f("parent_path", Ty::Str),
-        f("performance_target", Ty::Enum(&["PERFORMANCE_OPTIMIZED", "STANDARD"])),
+        f(
+            "performance_target",
+            Ty::Enum(&["PERFORMANCE_OPTIMIZED", "STANDARD"]),
+        ),
         f("budget_policy_id", Ty::Str),
         f("usage_policy_id", Ty::Str),
         f("environment_variables", Ty::Any),
@@ -132,7 +146,14 @@ pub(crate) static TASK: Obj = Obj {
         f("depends_on", Ty::List(&Ty::Obj(&DEPENDENCY))),
         f(
             "run_if",
-            Ty::Enum(&["ALL_SUCCESS", "ALL_DONE", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_FAILED", "AT_LEAST_ONE_FAILED"]),
+            Ty::Enum(&[
+                "ALL_SUCCESS",
+                "ALL_DONE",
+                "NONE_FAILED",
+                "AT_LEAST_ONE_SUCCESS",
+                "ALL_FAILED",
+                "AT_LEAST_ONE_FAILED",
+            ]),
         ),
         f("job_cluster_key", Ty::Str),
         f("existing_cluster_id", Ty::Str),
@@ -175,7 +196,12 @@ pub(crate) static TASK: Obj = Obj {
     ],
 };
 
-static DEPENDENCY: Obj = Obj { fields: &[req("task_key", Ty::Str), f("outcome", Ty::Enum(&["true", "false"]))] };
+static DEPENDENCY: Obj = Obj {
+    fields: &[
+        req("task_key", Ty::Str),
+        f("outcome", Ty::Enum(&["true", "false"])),
+    ],
+};
 
 static NOTEBOOK_TASK: Obj = Obj {
     fields: &[
@@ -186,8 +212,13 @@ static NOTEBOOK_TASK: Obj = Obj {
     ],
 };
 
-static SPARK_PYTHON_TASK: Obj =
-    Obj { fields: &[req("python_file", Ty::Str), f("parameters", STRS), f("source", SOURCE)] };
+static SPARK_PYTHON_TASK: Obj = Obj {
+    fields: &[
+        req("python_file", Ty::Str),
+        f("parameters", STRS),
+        f("source", SOURCE),
+    ],
+};
 
 static PYTHON_WHEEL_TASK: Obj = Obj {
     fields: &[
@@ -207,7 +238,9 @@ static SPARK_JAR_TASK: Obj = Obj {
     ],
 };
 
-static SPARK_SUBMIT_TASK: Obj = Obj { fields: &[f("parameters", STRS)] };
+static SPARK_SUBMIT_TASK: Obj = Obj {
+    fields: &[f("parameters", STRS)],
+};
 
 static SQL_TASK: Obj = Obj {
     fields: &[
@@ -220,11 +253,19 @@ static SQL_TASK: Obj = Obj {
     ],
 };
 
-static PIPELINE_TASK: Obj = Obj { fields: &[req("pipeline_id", Ty::Str), f("full_refresh", Ty::Bool)] };
+static PIPELINE_TASK: Obj = Obj {
+    fields: &[req("pipeline_id", Ty::Str), f("full_refresh", Ty::Bool)],
+};
 
 static RUN_JOB_TASK: Obj = Obj {
     fields: &[
-        req("job_id", Ty::Int { min: 0, max: i64::MAX }),
+        req(
+            "job_id",
+            Ty::Int {
+                min: 0,
+                max: i64::MAX,
+            },
+        ),
         f("job_parameters", Ty::StrMap),
         f("notebook_params", Ty::StrMap),
         f("python_params", STRS),
@@ -241,7 +282,14 @@ static CONDITION_TASK: Obj = Obj {
     fields: &[
         req(
             "op",
-            Ty::Enum(&["EQUAL_TO", "NOT_EQUAL", "GREATER_THAN", "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL"]),
+            Ty::Enum(&[
+                "EQUAL_TO",
+                "NOT_EQUAL",
+                "GREATER_THAN",
+                "GREATER_THAN_OR_EQUAL",
+                "LESS_THAN",
+                "LESS_THAN_OR_EQUAL",
+            ]),
         ),
         req("left", Ty::Str),
         req("right", Ty::Str),
@@ -249,7 +297,11 @@ static CONDITION_TASK: Obj = Obj {
 };
 
 static FOR_EACH_TASK: Obj = Obj {
-    fields: &[req("inputs", Ty::Str), req("task", Ty::Obj(&TASK)), f("concurrency", Ty::Int { min: 1, max: 100 })],
+    fields: &[
+        req("inputs", Ty::Str),
+        req("task", Ty::Obj(&TASK)),
+        f("concurrency", Ty::Int { min: 1, max: 100 }),
+    ],
 };
 
 static DBT_TASK: Obj = Obj {
@@ -276,12 +328,26 @@ static LIBRARY: Obj = Obj {
     ],
 };
 
-static PYPI: Obj = Obj { fields: &[req("package", Ty::Str), f("repo", Ty::Str)] };
-static MAVEN: Obj = Obj { fields: &[req("coordinates", Ty::Str), f("repo", Ty::Str), f("exclusions", STRS)] };
-static CRAN: Obj = Obj { fields: &[req("package", Ty::Str), f("repo", Ty::Str)] };
+static PYPI: Obj = Obj {
+    fields: &[req("package", Ty::Str), f("repo", Ty::Str)],
+};
+static MAVEN: Obj = Obj {
+    fields: &[
+        req("coordinates", Ty::Str),
+        f("repo", Ty::Str),
+        f("exclusions", STRS),
+    ],
+};
+static CRAN: Obj = Obj {
+    fields: &[req("package", Ty::Str), f("repo", Ty::Str)],
+};
 
-static JOB_CLUSTER: Obj =
-    Obj { fields: &[req("job_cluster_key", Ty::Str), req("new_cluster", Ty::Obj(&CLUSTER_SPEC))] };
+static JOB_CLUSTER: Obj = Obj {
+    fields: &[
+        req("job_cluster_key", Ty::Str),
+        req("new_cluster", Ty::Obj(&CLUSTER_SPEC)),
+    ],
+};
 
 pub(crate) static CLUSTER_SPEC: Obj = Obj {
     fields: &[
@@ -336,16 +402,27 @@ pub(crate) static CLUSTER_SPEC: Obj = Obj {
     ],
 };
 
-static AUTOSCALE: Obj = Obj { fields: &[f("min_workers", NONNEG), f("max_workers", Ty::Int { min: 1, max: I32 })] };
+static AUTOSCALE: Obj = Obj {
+    fields: &[
+        f("min_workers", NONNEG),
+        f("max_workers", Ty::Int { min: 1, max: I32 }),
+    ],
+};
 
 static AWS_ATTRIBUTES: Obj = Obj {
     fields: &[
-        f("availability", Ty::Enum(&["SPOT", "ON_DEMAND", "SPOT_WITH_FALLBACK"])),
+        f(
+            "availability",
+            Ty::Enum(&["SPOT", "ON_DEMAND", "SPOT_WITH_FALLBACK"]),
+        ),
         f("zone_id", Ty::Str),
         f("spot_bid_price_percent", Ty::Int { min: 0, max: 10_000 }),
         f("first_on_demand", NONNEG),
         f("instance_profile_arn", Ty::Str),
-        f("ebs_volume_type", Ty::Enum(&["GENERAL_PURPOSE_SSD", "THROUGHPUT_OPTIMIZED_HDD"])),
+        f(
+            "ebs_volume_type",
+            Ty::Enum(&["GENERAL_PURPOSE_SSD", "THROUGHPUT_OPTIMIZED_HDD"]),
+        ),
         f("ebs_volume_count", NONNEG),
         f("ebs_volume_size", NONNEG),
         f("ebs_volume_iops", NONNEG),
@@ -355,7 +432,10 @@ static AWS_ATTRIBUTES: Obj = Obj {
 
 static AZURE_ATTRIBUTES: Obj = Obj {
     fields: &[
-        f("availability", Ty::Enum(&["SPOT_AZURE", "ON_DEMAND_AZURE", "SPOT_WITH_FALLBACK_AZURE"])),
+        f(
+            "availability",
+            Ty::Enum(&["SPOT_AZURE", "ON_DEMAND_AZURE", "SPOT_WITH_FALLBACK_AZURE"]),
+        ),
         f("first_on_demand", NONNEG),
         f("spot_bid_max_price", Ty::Num),
         f("log_analytics_info", Ty::AnyMap),
@@ -364,7 +444,14 @@ static AZURE_ATTRIBUTES: Obj = Obj {
 
 static GCP_ATTRIBUTES: Obj = Obj {
     fields: &[
-        f("availability", Ty::Enum(&["PREEMPTIBLE_GCP", "ON_DEMAND_GCP", "PREEMPTIBLE_WITH_FALLBACK_GCP"])),
+        f(
+            "availability",
+            Ty::Enum(&[
+                "PREEMPTIBLE_GCP",
+                "ON_DEMAND_GCP",
+                "PREEMPTIBLE_WITH_FALLBACK_GCP",
+            ]),
+        ),
         f("boot_disk_size", NONNEG),
         f("google_service_account", Ty::Str),
         f("local_ssd_count", NONNEG),
@@ -374,8 +461,13 @@ static GCP_ATTRIBUTES: Obj = Obj {
     ],
 };
 
-static CRON_SCHEDULE: Obj =
-    Obj { fields: &[req("quartz_cron_expression", Ty::Str), req("timezone_id", Ty::Str), f("pause_status", PAUSE)] };
+static CRON_SCHEDULE: Obj = Obj {
+    fields: &[
+        req("quartz_cron_expression", Ty::Str),
+        req("timezone_id", Ty::Str),
+        f("pause_status", PAUSE),
+    ],
+};
 
 static TRIGGER: Obj = Obj {
     fields: &[
@@ -403,12 +495,21 @@ static FILE_ARRIVAL: Obj = Obj {
     ],
 };
 
-static CONTINUOUS: Obj =
-    Obj { fields: &[f("pause_status", PAUSE), f("task_retry_mode", Ty::Enum(&["NEVER", "ON_FAILURE"]))] };
+static CONTINUOUS: Obj = Obj {
+    fields: &[
+        f("pause_status", PAUSE),
+        f("task_retry_mode", Ty::Enum(&["NEVER", "ON_FAILURE"])),
+    ],
+};
 
 /// Notification events shared by email and webhook notifications.
-pub(crate) const EVENTS: &[&str] =
-    &["on_start", "on_success", "on_failure", "on_duration_warning_threshold_exceeded", "on_streaming_backlog_exceeded"];
+pub(crate) const EVENTS: &[&str] = &[
+    "on_start",
+    "on_success",
+    "on_failure",
+    "on_duration_warning_threshold_exceeded",
+    "on_streaming_backlog_exceeded",
+];
 
 static EMAIL_NOTIFICATIONS: Obj = Obj {
     fields: &[
@@ -426,15 +527,24 @@ static WEBHOOK_NOTIFICATIONS: Obj = Obj {
         f("on_start", Ty::List(&Ty::Obj(&WEBHOOK))),
         f("on_success", Ty::List(&Ty::Obj(&WEBHOOK))),
         f("on_failure", Ty::List(&Ty::Obj(&WEBHOOK))),
-        f("on_duration_warning_threshold_exceeded", Ty::List(&Ty::Obj(&WEBHOOK))),
+        f(
+            "on_duration_warning_threshold_exceeded",
+            Ty::List(&Ty::Obj(&WEBHOOK)),
+        ),
         f("on_streaming_backlog_exceeded", Ty::List(&Ty::Obj(&WEBHOOK))),
     ],
 };
 
-static WEBHOOK: Obj = Obj { fields: &[req("id", Ty::Str)] };
+static WEBHOOK: Obj = Obj {
+    fields: &[req("id", Ty::Str)],
+};
 
-static JOB_NOTIFICATION_SETTINGS: Obj =
-    Obj { fields: &[f("no_alert_for_skipped_runs", Ty::Bool), f("no_alert_for_canceled_runs", Ty::Bool)] };
+static JOB_NOTIFICATION_SETTINGS: Obj = Obj {
+    fields: &[
+        f("no_alert_for_skipped_runs", Ty::Bool),
+        f("no_alert_for_canceled_runs", Ty::Bool),
+    ],
+};
 
 static TASK_NOTIFICATION_SETTINGS: Obj = Obj {
     fields: &[
@@ -444,12 +554,21 @@ static TASK_NOTIFICATION_SETTINGS: Obj = Obj {
     ],
 };
 
-static RUN_AS: Obj =
-    Obj { fields: &[f("user_name", Ty::Str), f("service_principal_name", Ty::Str), f("group_name", Ty::Str)] };
+static RUN_AS: Obj = Obj {
+    fields: &[
+        f("user_name", Ty::Str),
+        f("service_principal_name", Ty::Str),
+        f("group_name", Ty::Str),
+    ],
+};
 
-static QUEUE: Obj = Obj { fields: &[req("enabled", Ty::Bool)] };
+static QUEUE: Obj = Obj {
+    fields: &[req("enabled", Ty::Bool)],
+};
 
-static HEALTH: Obj = Obj { fields: &[f("rules", Ty::List(&Ty::Obj(&HEALTH_RULE)))] };
+static HEALTH: Obj = Obj {
+    fields: &[f("rules", Ty::List(&Ty::Obj(&HEALTH_RULE)))],
+};
 
 static HEALTH_RULE: Obj = Obj {
     fields: &[
@@ -464,7 +583,13 @@ static HEALTH_RULE: Obj = Obj {
             ]),
         ),
         req("op", Ty::Enum(&["GREATER_THAN"])),
-        req("value", Ty::Int { min: 0, max: i64::MAX }),
+        req(
+            "value",
+            Ty::Int {
+                min: 0,
+                max: i64::MAX,
+            },
+        ),
     ],
 };
 
@@ -491,9 +616,13 @@ static DEPLOYMENT: Obj = Obj {
     ],
 };
 
-static JOB_PARAMETER: Obj = Obj { fields: &[req("name", Ty::Str), req("default", Ty::Str)] };
+static JOB_PARAMETER: Obj = Obj {
+    fields: &[req("name", Ty::Str), req("default", Ty::Str)],
+};
 
-static JOB_ENVIRONMENT: Obj = Obj { fields: &[req("environment_key", Ty::Str), f("spec", Ty::AnyMap)] };
+static JOB_ENVIRONMENT: Obj = Obj {
+    fields: &[req("environment_key", Ty::Str), f("spec", Ty::AnyMap)],
+};
 
 fn is_unresolved(v: &Value) -> bool {
     v.as_str().is_some_and(crate::project::vars::has_reference)
@@ -590,8 +719,11 @@ impl Validator<'_> {
             Ty::Enum(values) => match v.as_str() {
                 Some(s) if values.contains(&s) => {}
                 Some(s) => {
-                    let d = Diagnostic::error(code::INVALID_VALUE, format!("`{path}` `{s}` is not a valid value"))
-                        .at_opt(&self.p.sources, self.span(ptr));
+                    let d = Diagnostic::error(
+                        code::INVALID_VALUE,
+                        format!("`{path}` `{s}` is not a valid value"),
+                    )
+                    .at_opt(&self.p.sources, self.span(ptr));
                     let d = match did_you_mean(s, values.iter().copied()) {
                         Some(x) => d.label(format!("did you mean `{x}`?")),
                         None => d.label("not a valid value"),
@@ -633,9 +765,16 @@ impl Validator<'_> {
                         match obj.fields.iter().find(|f| f.name == k) {
                             Some(field) => self.check_type(x, &field.ty, &child_ptr, &child_path),
                             None => {
-                                let what = if path.is_empty() { "the job settings".to_string() } else { format!("`{path}`") };
-                                let d = Diagnostic::warning(code::UNKNOWN_FIELD, format!("unknown field `{k}` in {what}"))
-                                    .at_opt(&self.p.sources, self.key_span(&child_ptr));
+                                let what = if path.is_empty() {
+                                    "the job settings".to_string()
+                                } else {
+                                    format!("`{path}`")
+                                };
+                                let d = Diagnostic::warning(
+                                    code::UNKNOWN_FIELD,
+                                    format!("unknown field `{k}` in {what}"),
+                                )
+                                .at_opt(&self.p.sources, self.key_span(&child_ptr));
                                 let d = match did_you_mean(k, obj.names()) {
                                     Some(s) => d.label(format!("did you mean `{s}`?")),
                                     None => d.label("unknown field"),
@@ -646,7 +785,11 @@ impl Validator<'_> {
                     }
                     for field in obj.fields.iter().filter(|f| f.required) {
                         if !m.contains_key(field.name) {
-                            let what = if path.is_empty() { "the job settings".to_string() } else { format!("`{path}`") };
+                            let what = if path.is_empty() {
+                                "the job settings".to_string()
+                            } else {
+                                format!("`{path}`")
+                            };
                             self.push(
                                 Diagnostic::error(
                                     code::MISSING_FIELD,

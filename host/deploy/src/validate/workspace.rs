@@ -30,7 +30,10 @@ pub struct ProbeError {
 impl ProbeError {
     /// An error with a message and no source.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), source: None }
+        Self {
+            message: message.into(),
+            source: None,
+        }
     }
 }
 
@@ -90,13 +93,17 @@ fn collect_cluster(spec: &Value, ptr: &str, refs: &mut Refs) {
         }
     }
     if let Some(v) = spec.get("spark_version").and_then(Value::as_str) {
-        refs.spark_versions.push((v.to_string(), format!("{ptr}/spark_version")));
+        refs.spark_versions
+            .push((v.to_string(), format!("{ptr}/spark_version")));
     }
     for map in ["spark_conf", "spark_env_vars"] {
         if let Some(m) = spec.get(map).and_then(Value::as_object) {
             for (k, v) in m {
                 if let Some(scope) = v.as_str().and_then(secret_scope) {
-                    refs.scopes.push((scope.to_string(), format!("{ptr}/{map}/{}", crate::node::escape_pointer(k))));
+                    refs.scopes.push((
+                        scope.to_string(),
+                        format!("{ptr}/{map}/{}", crate::node::escape_pointer(k)),
+                    ));
                 }
             }
         }
@@ -107,17 +114,31 @@ fn collect_task(t: &Value, ptr: &str, git: bool, refs: &mut Refs) {
     if let Some(nb) = t.get("notebook_task")
         && let Some(path) = nb.get("notebook_path").and_then(Value::as_str)
     {
-        let from_git = nb.get("source").and_then(Value::as_str).map_or(git, |s| s == "GIT");
+        let from_git = nb
+            .get("source")
+            .and_then(Value::as_str)
+            .map_or(git, |s| s == "GIT");
         if !from_git && is_workspace_path(path) {
-            refs.paths.push((path.to_string(), Want::Notebook, format!("{ptr}/notebook_task/notebook_path")));
+            refs.paths.push((
+                path.to_string(),
+                Want::Notebook,
+                format!("{ptr}/notebook_task/notebook_path"),
+            ));
         }
     }
     if let Some(py) = t.get("spark_python_task")
         && let Some(path) = py.get("python_file").and_then(Value::as_str)
     {
-        let from_git = py.get("source").and_then(Value::as_str).map_or(git, |s| s == "GIT");
+        let from_git = py
+            .get("source")
+            .and_then(Value::as_str)
+            .map_or(git, |s| s == "GIT");
         if !from_git && is_workspace_path(path) {
-            refs.paths.push((path.to_string(), Want::File, format!("{ptr}/spark_python_task/python_file")));
+            refs.paths.push((
+                path.to_string(),
+                Want::File,
+                format!("{ptr}/spark_python_task/python_file"),
+            ));
         }
     }
     if let Some(libs) = t.get("libraries").and_then(Value::as_array) {
@@ -126,7 +147,11 @@ fn collect_task(t: &Value, ptr: &str, git: bool, refs: &mut Refs) {
                 if let Some(path) = lib.get(kind).and_then(Value::as_str)
                     && is_workspace_path(path)
                 {
-                    refs.paths.push((path.to_string(), Want::File, format!("{ptr}/libraries/{i}/{kind}")));
+                    refs.paths.push((
+                        path.to_string(),
+                        Want::File,
+                        format!("{ptr}/libraries/{i}/{kind}"),
+                    ));
                 }
             }
         }
@@ -140,7 +165,12 @@ fn collect_task(t: &Value, ptr: &str, git: bool, refs: &mut Refs) {
 }
 
 fn collect(settings: &Value) -> Refs {
-    let mut refs = Refs { paths: vec![], node_types: vec![], spark_versions: vec![], scopes: vec![] };
+    let mut refs = Refs {
+        paths: vec![],
+        node_types: vec![],
+        spark_versions: vec![],
+        scopes: vec![],
+    };
     let git = settings.get("git_source").is_some();
     if let Some(clusters) = settings.get("job_clusters").and_then(Value::as_array) {
         for (i, c) in clusters.iter().enumerate() {
@@ -170,7 +200,10 @@ fn sample(names: &[String]) -> String {
 }
 
 /// Checks a named set (node types, Spark versions, scopes) against what the workspace has.
-#[expect(clippy::too_many_arguments, reason = "shared by three checks that differ only in these values")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "shared by three checks that differ only in these values"
+)]
 fn check_set(
     p: &RenderedPipeline,
     diags: &mut Diagnostics,
@@ -188,8 +221,13 @@ fn check_set(
         Ok(a) => a,
         Err(e) => {
             diags.push(
-                Diagnostic::warning(code::PROBE_FAILED, format!("could not list the workspace's {plural}: {e}"))
-                    .help(format!("{plural} were not checked; retry when the workspace is reachable")),
+                Diagnostic::warning(
+                    code::PROBE_FAILED,
+                    format!("could not list the workspace's {plural}: {e}"),
+                )
+                .help(format!(
+                    "{plural} were not checked; retry when the workspace is reachable"
+                )),
             );
             return;
         }
@@ -242,29 +280,45 @@ pub async fn check_workspace<P: WorkspaceProbe>(p: &RenderedPipeline, probe: &P,
                 r
             }
         };
-        let noun = if *want == Want::Notebook { "notebook" } else { "file" };
+        let noun = if *want == Want::Notebook {
+            "notebook"
+        } else {
+            "file"
+        };
         match result {
             Err(e) => diags.push(at(
                 &p.sources,
                 p,
-                Diagnostic::warning(code::PROBE_FAILED, format!("could not check {noun} `{path}`: {e}")),
+                Diagnostic::warning(
+                    code::PROBE_FAILED,
+                    format!("could not check {noun} `{path}`: {e}"),
+                ),
                 ptr,
             )),
             Ok(None) => {
                 let help = if p.project.sync.is_empty() {
-                    "upload it first, or add its folder to `sync:` in brickship.yaml so the deploy uploads it".to_string()
+                    "upload it first, or add its folder to `sync:` in brickship.yaml so the deploy uploads it"
+                        .to_string()
                 } else {
                     format!(
                         "`sync` uploads to {}; put the {noun} in a synced folder or fix the path",
-                        p.project.sync.iter().map(|s| format!("`{}`", s.dest)).collect::<Vec<_>>().join(", ")
+                        p.project
+                            .sync
+                            .iter()
+                            .map(|s| format!("`{}`", s.dest))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 };
                 diags.push(at(
                     &p.sources,
                     p,
-                    Diagnostic::error(code::WORKSPACE_PATH, format!("{noun} `{path}` does not exist in the workspace"))
-                        .label(format!("no such {noun}"))
-                        .help(help),
+                    Diagnostic::error(
+                        code::WORKSPACE_PATH,
+                        format!("{noun} `{path}` does not exist in the workspace"),
+                    )
+                    .label(format!("no such {noun}"))
+                    .help(help),
                     ptr,
                 ));
             }
@@ -291,9 +345,26 @@ pub async fn check_workspace<P: WorkspaceProbe>(p: &RenderedPipeline, probe: &P,
             }
         }
     }
-    let node_types = if refs.node_types.is_empty() { Ok(vec![]) } else { probe.node_types().await };
-    check_set(p, diags, &refs.node_types, node_types, code::NODE_TYPE, "node type", "node types", "the workspace lists no node types");
-    let versions = if refs.spark_versions.is_empty() { Ok(vec![]) } else { probe.spark_versions().await };
+    let node_types = if refs.node_types.is_empty() {
+        Ok(vec![])
+    } else {
+        probe.node_types().await
+    };
+    check_set(
+        p,
+        diags,
+        &refs.node_types,
+        node_types,
+        code::NODE_TYPE,
+        "node type",
+        "node types",
+        "the workspace lists no node types",
+    );
+    let versions = if refs.spark_versions.is_empty() {
+        Ok(vec![])
+    } else {
+        probe.spark_versions().await
+    };
     check_set(
         p,
         diags,
@@ -304,7 +375,11 @@ pub async fn check_workspace<P: WorkspaceProbe>(p: &RenderedPipeline, probe: &P,
         "Spark versions",
         "the workspace lists no Spark versions",
     );
-    let scopes = if refs.scopes.is_empty() { Ok(vec![]) } else { probe.secret_scopes().await };
+    let scopes = if refs.scopes.is_empty() {
+        Ok(vec![])
+    } else {
+        probe.secret_scopes().await
+    };
     check_set(
         p,
         diags,

@@ -22,20 +22,38 @@ fn monitoring_file_reads_the_lakeflow_timeline_tables() {
     assert!(file.content.contains("system.lakeflow.job_run_timeline"));
     assert!(file.content.contains("system.lakeflow.job_task_run_timeline"));
     assert!(file.content.contains("MAX_BY(result_state, period_end_time)"));
-    assert!(!file.content.contains("system.jobs.runs"), "the seed's table does not exist");
+    assert!(
+        !file.content.contains("system.jobs.runs"),
+        "the seed's table does not exist"
+    );
     assert!(!file.content.contains("execution_duration_ms"));
     let emails = &alerts[0]["notifications"][0]["recipients"];
-    assert_eq!(emails, &serde_json::json!(["data-engineering@company.com", "data-platform-oncall@company.com"]));
-    assert_eq!(alerts[0]["notifications"][1], serde_json::json!({"type": "webhook", "destination_id": "slack-webhook-failure"}));
+    assert_eq!(
+        emails,
+        &serde_json::json!(["data-engineering@company.com", "data-platform-oncall@company.com"])
+    );
+    assert_eq!(
+        alerts[0]["notifications"][1],
+        serde_json::json!({"type": "webhook", "destination_id": "slack-webhook-failure"})
+    );
 }
 
 #[test]
 fn ids_bind_the_query_parameters() {
     let p = rendered_example("dev");
-    let ids = MonitoringIds { job_id: Some("123".into()), workspace_id: Some("456".into()) };
+    let ids = MonitoringIds {
+        job_id: Some("123".into()),
+        workspace_id: Some("456".into()),
+    };
     let file = monitoring_file(&p, &ids);
     let params = &file.definition["monitoring"]["parameters"];
-    assert_eq!(params[0], serde_json::json!({"name": "workspace_id", "type": "STRING", "value": "456"}));
-    assert_eq!(params[1], serde_json::json!({"name": "job_id", "type": "STRING", "value": "123"}));
+    assert_eq!(
+        params[0],
+        serde_json::json!({"name": "workspace_id", "type": "STRING", "value": "456"})
+    );
+    assert_eq!(
+        params[1],
+        serde_json::json!({"name": "job_id", "type": "STRING", "value": "123"})
+    );
     assert_eq!(file.definition["monitoring"]["sla_seconds"], 14_400);
 }

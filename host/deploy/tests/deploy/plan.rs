@@ -37,7 +37,10 @@ fn as_live(desired: &Value) -> Value {
     }
     if let Some(Value::Array(clusters)) = obj.get_mut("job_clusters") {
         for c in clusters.iter_mut() {
-            let spec = c.get_mut("new_cluster").and_then(Value::as_object_mut).expect("spec");
+            let spec = c
+                .get_mut("new_cluster")
+                .and_then(Value::as_object_mut)
+                .expect("spec");
             spec.remove("num_workers");
             spec.insert("enable_elastic_disk".into(), json!(false));
             spec.insert("data_security_mode".into(), json!("SINGLE_USER"));
@@ -83,27 +86,52 @@ fn a_changed_field_is_a_single_precise_change() {
     let p = rendered_example("prod");
     let mut live = as_live(&p.settings);
     let tasks = live["tasks"].as_array_mut().expect("tasks");
-    let silver = tasks.iter_mut().find(|t| t["task_key"] == "process-silver").expect("silver");
+    let silver = tasks
+        .iter_mut()
+        .find(|t| t["task_key"] == "process-silver")
+        .expect("silver");
     silver["timeout_seconds"] = json!(7200);
     live["tags"]["sla"] = json!("high");
-    let plan = Plan::compute(&p.settings, &p.acl(), Some(&live), Some(&live_permissions(&p)), &options());
-    let JobAction::Update { changes } = &plan.job else { panic!("expected an update: {plan:?}") };
+    let plan = Plan::compute(
+        &p.settings,
+        &p.acl(),
+        Some(&live),
+        Some(&live_permissions(&p)),
+        &options(),
+    );
+    let JobAction::Update { changes } = &plan.job else {
+        panic!("expected an update: {plan:?}")
+    };
     let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, vec!["tags.sla", "tasks[process-silver].timeout_seconds"]);
     let text = plan.render(false);
-    assert!(text.contains("  ~ tasks[process-silver].timeout_seconds: 7200 -> 5400\n"), "{text}");
-    assert!(text.contains("  ~ tags.sla: \"high\" -> \"critical\"\n"), "{text}");
-    assert!(text.ends_with("Plan: 2 job fields to change, 0 permission changes.\n"), "{text}");
+    assert!(
+        text.contains("  ~ tasks[process-silver].timeout_seconds: 7200 -> 5400\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  ~ tags.sla: \"high\" -> \"critical\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 2 job fields to change, 0 permission changes.\n"),
+        "{text}"
+    );
 }
 
 #[test]
 fn first_deploy_is_a_create_with_every_task() {
     let p = rendered_example("dev");
     let plan = Plan::compute(&p.settings, &p.acl(), None, None, &options());
-    let JobAction::Create { settings } = &plan.job else { panic!("expected create") };
+    let JobAction::Create { settings } = &plan.job else {
+        panic!("expected create")
+    };
     assert_eq!(settings["tasks"].as_array().map(Vec::len), Some(5));
     let text = plan.render(false);
-    assert!(text.starts_with("job `customer-360-pipeline-dev` will be created\n"), "{text}");
+    assert!(
+        text.starts_with("job `customer-360-pipeline-dev` will be created\n"),
+        "{text}"
+    );
     assert!(text.contains("  + tasks[send-notification]: "), "{text}");
     assert!(text.contains("  + group:data-analysts: CAN_VIEW\n"), "{text}");
     assert_eq!(plan.permissions.len(), 3);
@@ -122,7 +150,16 @@ fn permission_drift_is_planned() {
     let plan = Plan::compute(&p.settings, &p.acl(), Some(&live), Some(&perms), &options());
     assert!(matches!(plan.job, JobAction::NoChange));
     let text = plan.render(false);
-    assert!(text.contains("  ~ group:data-analysts: CAN_MANAGE -> CAN_VIEW\n"), "{text}");
-    assert!(text.contains("  + service_principal:dev-deployment-sp: CAN_MANAGE_RUN\n"), "{text}");
-    assert!(text.contains("  - user:intruder@company.com: CAN_MANAGE\n"), "{text}");
+    assert!(
+        text.contains("  ~ group:data-analysts: CAN_MANAGE -> CAN_VIEW\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  + service_principal:dev-deployment-sp: CAN_MANAGE_RUN\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  - user:intruder@company.com: CAN_MANAGE\n"),
+        "{text}"
+    );
 }

@@ -13,14 +13,21 @@ pub fn no_env(_: &str) -> Option<String> {
 }
 
 pub fn request<'a>(dir: &'a Path, pipeline: &'a str, env: &'a str) -> LoadRequest<'a> {
-    LoadRequest { env: &no_env, ..LoadRequest::new(dir, pipeline, env) }
+    LoadRequest {
+        env: &no_env,
+        ..LoadRequest::new(dir, pipeline, env)
+    }
 }
 
 /// Renders the example pipeline for `env`, panicking on errors.
 pub fn rendered_example(env: &str) -> RenderedPipeline {
     let dir = example();
     let loaded = load(&request(&dir, "customer-360-pipeline", env));
-    assert!(!loaded.diagnostics.has_errors(), "{}", loaded.diagnostics.render(false));
+    assert!(
+        !loaded.diagnostics.has_errors(),
+        "{}",
+        loaded.diagnostics.render(false)
+    );
     loaded.pipeline.expect("rendered")
 }
 

@@ -65,7 +65,10 @@ async fn example_passes_because_sync_uploads_its_notebooks_and_wheel() {
     check_workspace(&p, &probe, &mut diags).await;
     assert!(diags.is_empty(), "{}", diags.render(false));
     let calls = probe.calls.lock().map(|c| c.clone()).unwrap_or_default();
-    assert!(calls.iter().all(|c| !c.starts_with("get-status")), "synced paths need no lookup: {calls:?}");
+    assert!(
+        calls.iter().all(|c| !c.starts_with("get-status")),
+        "synced paths need no lookup: {calls:?}"
+    );
     assert_eq!(calls, vec!["node-types", "spark-versions"]);
 }
 
@@ -105,18 +108,31 @@ tasks:
 #[tokio::test]
 async fn missing_objects_and_unknown_catalog_entries_are_findings_with_locations() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "brickship.yaml", "project: ws\nenvironments:\n  dev: {workspace: {host: local}}\n");
+    write(
+        dir.path(),
+        "brickship.yaml",
+        "project: ws\nenvironments:\n  dev: {workspace: {host: local}}\n",
+    );
     write(dir.path(), "pipelines/p/job.yaml", JOB);
     let loaded = load(&request(dir.path(), "p", "dev"));
     let p = loaded.pipeline.expect("rendered");
     let mut probe = FakeProbe::local();
-    probe.objects.insert("/shared/folder".into(), ObjectKind::Directory);
-    probe.objects.insert("/shared/present.py".into(), ObjectKind::File);
-    probe.objects.insert("/shared/present".into(), ObjectKind::Notebook);
+    probe
+        .objects
+        .insert("/shared/folder".into(), ObjectKind::Directory);
+    probe
+        .objects
+        .insert("/shared/present.py".into(), ObjectKind::File);
+    probe
+        .objects
+        .insert("/shared/present".into(), ObjectKind::Notebook);
     let mut diags = Diagnostics::new(false);
     check_workspace(&p, &probe, &mut diags).await;
-    let found: Vec<(&str, u32)> =
-        diags.sorted().iter().map(|d| (d.code, d.location.as_ref().map_or(0, |l| l.line))).collect();
+    let found: Vec<(&str, u32)> = diags
+        .sorted()
+        .iter()
+        .map(|d| (d.code, d.location.as_ref().map_or(0, |l| l.line)))
+        .collect();
     assert_eq!(
         found,
         vec![
@@ -131,23 +147,39 @@ async fn missing_objects_and_unknown_catalog_entries_are_findings_with_locations
         diags.render(false)
     );
     let text = diags.render(false);
-    assert!(text.contains("error[E028]: node type `i3.xlarg` does not exist in this workspace"), "{text}");
+    assert!(
+        text.contains("error[E028]: node type `i3.xlarg` does not exist in this workspace"),
+        "{text}"
+    );
     assert!(text.contains("did you mean `i3.xlarge`?"), "{text}");
     assert!(text.contains("did you mean `13.3.x-scala2.12`?"), "{text}");
     assert!(text.contains("did you mean `pipeline-secrets`?"), "{text}");
-    assert!(text.contains("`/Workspace/shared/folder` is a folder, not a notebook"), "{text}");
-    assert!(text.contains("file `/Workspace/libs/gone.whl` does not exist in the workspace"), "{text}");
+    assert!(
+        text.contains("`/Workspace/shared/folder` is a folder, not a notebook"),
+        "{text}"
+    );
+    assert!(
+        text.contains("file `/Workspace/libs/gone.whl` does not exist in the workspace"),
+        "{text}"
+    );
     assert!(text.contains("add its folder to `sync:`"), "{text}");
 }
 
 #[tokio::test]
 async fn probe_failures_are_warnings_not_errors() {
     let p = rendered_example("dev");
-    let probe = FakeProbe { fail_lists: true, ..FakeProbe::default() };
+    let probe = FakeProbe {
+        fail_lists: true,
+        ..FakeProbe::default()
+    };
     let mut diags = Diagnostics::new(false);
     check_workspace(&p, &probe, &mut diags).await;
     assert!(!diags.has_errors());
     assert_eq!(diags.warning_count(), 2, "{}", diags.render(false));
     assert!(diags.iter().all(|d| d.code == code::PROBE_FAILED));
-    assert!(diags.render(false).contains("could not list the workspace's node types: connection refused"));
+    assert!(
+        diags
+            .render(false)
+            .contains("could not list the workspace's node types: connection refused")
+    );
 }
