@@ -350,6 +350,29 @@ async fn files_api_imports_and_reads_raw_bytes() {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // The Go CLI escapes the whole path (url.PathEscape), slashes included.
+    let escaped = "Workspace%2FShared%2Fstate%2Fmy%20file.txt";
+    let response = ws
+        .req(
+            Method::POST,
+            &format!("/api/2.0/workspace-files/import-file/{escaped}?overwrite=true"),
+        )
+        .body("escaped")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        ws.status_of("/Shared/state/my file.txt").await.1["object_type"],
+        "FILE"
+    );
+    let raw = ws
+        .req(Method::GET, &format!("/api/2.0/workspace-files/{escaped}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.bytes().await.unwrap().as_ref(), b"escaped");
     ws.workspace.shutdown().await;
 }
 

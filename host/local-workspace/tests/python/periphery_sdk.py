@@ -117,8 +117,8 @@ def main():
     w.secrets.delete_scope("sdk-scope")
 
     step("the SDK retries injected 429 and 503 (Retry-After) and the faulted calls had no effect")
-    control("POST", "/_local/faults", {"endpoint": "POST workspace/mkdirs", "kind": "503", "count": 1})
-    control("POST", "/_local/faults", {"endpoint": "GET workspace/get-status", "kind": "429", "count": 1})
+    control("POST", "/_local/faults", {"endpoint": "POST workspace/mkdirs", "kind": "503", "count": 1, "retry_after_s": 0})
+    control("POST", "/_local/faults", {"endpoint": "GET workspace/get-status", "kind": "429", "count": 1, "retry_after_s": 0})
     seq = last_seq()
     w.workspace.mkdirs("/Shared/retried")
     assert w.workspace.get_status("/Shared/retried").object_type == ObjectType.DIRECTORY
