@@ -4,7 +4,7 @@
 //! A [`SourceMap`] owns the text of every file read while loading a project (`brickship.yaml`,
 //! the pipeline's `job.yaml`, its environment overlay, a `--config-file`). A [`Span`] is a
 //! `(file, start, end)` triple; [`SourceMap::locate`] turns it into a self-contained
-//! [`Location`](crate::diagnostics::Location) with the source line for caret excerpts.
+//! [`Location`] with the source line for caret excerpts.
 
 use std::path::{Path, PathBuf};
 

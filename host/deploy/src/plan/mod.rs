@@ -1,7 +1,7 @@
 //! Plans: what a deploy would change, computed offline from desired and live settings.
 //!
-//! [`Plan::compute`] normalises both sides ([`normalize`]), diffs them field by field
-//! ([`diff`]) and diffs the access control list ([`acl`]). The job action is
+//! [`Plan::compute`] normalises both sides ([`mod@normalize`]), diffs them field by field
+//! ([`mod@diff`]) and diffs the access control list ([`acl`]). The job action is
 //! [`JobAction::Create`] (no live job), [`JobAction::Update`] with changes like
 //! `tasks[process-silver].timeout_seconds: 5400 -> 7200`, or [`JobAction::NoChange`].
 //! [`Plan::render`] prints it like `terraform plan`; the plan serialises to JSON for

@@ -1,7 +1,7 @@
 //! Validation of rendered job settings: every finding at once.
 //!
 //! [`validate`] runs offline: the schema walk (unknown fields, types, required fields, enum
-//! values, ranges; [`schema`]), then the semantic checks ([`checks`]): unique keys and key
+//! values, ranges; `schema`), then the semantic checks ([`checks`]): unique keys and key
 //! patterns, the task graph (targets exist, no cycles), exactly one task type, job cluster
 //! references, Quartz cron syntax ([`cron`]) and timezone ids ([`tz`]), emails ([`email`]),
 //! Jobs API limits, trigger exclusivity, tags and the access control list.
