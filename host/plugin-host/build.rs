@@ -14,8 +14,11 @@ use std::process::Command;
 use std::{env, fs};
 
 const TARGET: &str = "wasm32-wasip2";
-const KINDS: &[(&str, &str, &str)] =
-    &[("strategies", "strategy", "Strategy"), ("gates", "gate", "Gate"), ("notifiers", "notifier", "Notifier")];
+const KINDS: &[(&str, &str, &str)] = &[
+    ("strategies", "strategy", "Strategy"),
+    ("gates", "gate", "Gate"),
+    ("notifiers", "notifier", "Notifier"),
+];
 
 /// Variables cargo sets (or users set for the outer build) that must not reach the nested one.
 const LEAKY_ENV: &[&str] = &[
@@ -43,7 +46,8 @@ const LEAKY_ENV: &[&str] = &[
 ];
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.join("../..");
     let plugins = root.join("plugins");
     let wit = root.join("wit");
@@ -73,7 +77,9 @@ fn main() {
             cmd.env_remove(key.as_ref());
         }
     }
-    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run cargo to build the plugins: {e}"));
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build the plugins: {e}"));
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         panic!(
@@ -116,7 +122,9 @@ fn main() {
 
 /// `<target>/wasm-plugins`: `OUT_DIR` is `<target>[/<triple>]/<profile>/build/<pkg>-<hash>/out`.
 fn wasm_target_dir(out_dir: &Path) -> PathBuf {
-    let build = out_dir.ancestors().find(|p| p.file_name().is_some_and(|n| n == "build"));
+    let build = out_dir
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "build"));
     match build.and_then(Path::parent).and_then(Path::parent) {
         Some(target) => target.join("wasm-plugins"),
         None => out_dir.join("wasm-plugins"),
@@ -131,7 +139,9 @@ fn check_target_installed() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let installed = libdir.as_deref().is_some_and(|dir| dir.is_dir() && fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()));
+    let installed = libdir
+        .as_deref()
+        .is_some_and(|dir| dir.is_dir() && fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()));
     if !installed {
         panic!(
             "the `{TARGET}` Rust target is not installed, and brickship's built-in plugins are built for it; \

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::{env, fs};
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let wit_dir = manifest_dir.join("../../wit");
     println!("cargo:rerun-if-changed={}", wit_dir.display());
     let wit = concatenate_wit(&wit_dir);
@@ -56,7 +57,8 @@ macro_rules! export_{kind} {{
         )
         .expect("writing to a String cannot fail");
     }
-    let out_file = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("export_macros.rs");
+    let out_file =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("export_macros.rs");
     fs::write(&out_file, out).expect("write export_macros.rs");
 }
 
@@ -123,7 +125,8 @@ fn concatenate_wit(dir: &Path) -> String {
     let mut body = String::new();
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("cannot read `{}`: {e}", file.display()));
+        let text =
+            fs::read_to_string(file).unwrap_or_else(|e| panic!("cannot read `{}`: {e}", file.display()));
         for line in text.lines() {
             if line.trim_start().starts_with("package ") {
                 package.get_or_insert_with(|| line.trim().to_owned());

@@ -161,13 +161,17 @@ impl From<&t::Outcome> for w::Outcome {
                     })
                     .collect(),
             ),
-            K::TimedOut { run } => w::OutcomeKind::TimedOut(w::TimedOut { run: run.as_ref().map(Into::into) }),
-            K::Approved { by, comment } => {
-                w::OutcomeKind::Approved(w::Approval { by: by.clone(), comment: comment.clone() })
-            }
-            K::Rejected { by, comment } => {
-                w::OutcomeKind::Rejected(w::Approval { by: by.clone(), comment: comment.clone() })
-            }
+            K::TimedOut { run } => w::OutcomeKind::TimedOut(w::TimedOut {
+                run: run.as_ref().map(Into::into),
+            }),
+            K::Approved { by, comment } => w::OutcomeKind::Approved(w::Approval {
+                by: by.clone(),
+                comment: comment.clone(),
+            }),
+            K::Rejected { by, comment } => w::OutcomeKind::Rejected(w::Approval {
+                by: by.clone(),
+                comment: comment.clone(),
+            }),
             K::Verified { differences } => w::OutcomeKind::Verified(
                 differences
                     .iter()
@@ -178,14 +182,21 @@ impl From<&t::Outcome> for w::Outcome {
                     })
                     .collect(),
             ),
-            K::Failed { code, message, retryable } => w::OutcomeKind::Failed(w::ActionFailure {
+            K::Failed {
+                code,
+                message,
+                retryable,
+            } => w::OutcomeKind::Failed(w::ActionFailure {
                 code: code.clone(),
                 message: message.clone(),
                 retryable: *retryable,
             }),
             K::Skipped => w::OutcomeKind::Skipped,
         };
-        w::Outcome { action_id: o.action_id.clone(), kind }
+        w::Outcome {
+            action_id: o.action_id.clone(),
+            kind,
+        }
     }
 }
 
@@ -276,13 +287,16 @@ impl From<w::PluginInfo> for t::PluginInfo {
 
 impl From<w::ConfigProblem> for t::ConfigProblem {
     fn from(p: w::ConfigProblem) -> Self {
-        t::ConfigProblem { path: p.path, message: p.message }
+        t::ConfigProblem {
+            path: p.path,
+            message: p.message,
+        }
     }
 }
 
 fn parse_json(what: &str, text: &str, must_be: Option<&str>) -> Result<Value, Invalid> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON ({e}): `{}`", excerpt(text)))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("{what} is not valid JSON ({e}): `{}`", excerpt(text)))?;
     match must_be {
         Some("object") if !value.is_object() => Err(format!("{what} must be a JSON object")),
         Some("array") if !value.is_array() => Err(format!("{what} must be a JSON array")),
@@ -319,19 +333,26 @@ pub(crate) fn action(a: w::Action) -> Result<t::Action, Invalid> {
     let id = a.id;
     let what = |field: &str| format!("action `{id}` {field}");
     let kind = match a.kind {
-        K::CreateJob(c) => {
-            t::ActionKind::CreateJob { label: c.label, settings: parse_json(&what("settings"), &c.settings, Some("object"))? }
-        }
+        K::CreateJob(c) => t::ActionKind::CreateJob {
+            label: c.label,
+            settings: parse_json(&what("settings"), &c.settings, Some("object"))?,
+        },
         K::ResetJob(r) => t::ActionKind::ResetJob {
             job: job_ref(r.job),
             settings: parse_json(&what("settings"), &r.settings, Some("object"))?,
         },
         K::DeleteJob(j) => t::ActionKind::DeleteJob { job: job_ref(j) },
-        K::RenameJob(r) => t::ActionKind::RenameJob { job: job_ref(r.job), name: r.name },
+        K::RenameJob(r) => t::ActionKind::RenameJob {
+            job: job_ref(r.job),
+            name: r.name,
+        },
         K::PauseSchedule(j) => t::ActionKind::PauseSchedule { job: job_ref(j) },
         K::UnpauseSchedule(j) => t::ActionKind::UnpauseSchedule { job: job_ref(j) },
         K::CancelActiveRuns(j) => t::ActionKind::CancelActiveRuns { job: job_ref(j) },
-        K::WaitActiveRuns(w) => t::ActionKind::WaitActiveRuns { job: job_ref(w.job), timeout_ms: w.timeout_ms },
+        K::WaitActiveRuns(w) => t::ActionKind::WaitActiveRuns {
+            job: job_ref(w.job),
+            timeout_ms: w.timeout_ms,
+        },
         K::ListActiveRuns(j) => t::ActionKind::ListActiveRuns { job: job_ref(j) },
         K::RunJob(r) => {
             let token_ok = !r.idempotency_token.is_empty() && r.idempotency_token.len() <= 64;
@@ -343,23 +364,41 @@ pub(crate) fn action(a: w::Action) -> Result<t::Action, Invalid> {
             }
             t::ActionKind::RunJob {
                 job: job_ref(r.job),
-                parameters: r.parameters.into_iter().map(|p| t::Parameter { name: p.name, value: p.value }).collect(),
+                parameters: r
+                    .parameters
+                    .into_iter()
+                    .map(|p| t::Parameter {
+                        name: p.name,
+                        value: p.value,
+                    })
+                    .collect(),
                 idempotency_token: r.idempotency_token,
             }
         }
-        K::WaitRun(w) => t::ActionKind::WaitRun { run: run_ref(w.run), timeout_ms: w.timeout_ms },
+        K::WaitRun(w) => t::ActionKind::WaitRun {
+            run: run_ref(w.run),
+            timeout_ms: w.timeout_ms,
+        },
         K::RunHistory(h) => {
             if !(1..=100).contains(&h.limit) {
-                return Err(format!("action `{id}` asks for {} runs of history; the limit is 1 to 100", h.limit));
+                return Err(format!(
+                    "action `{id}` asks for {} runs of history; the limit is 1 to 100",
+                    h.limit
+                ));
             }
-            t::ActionKind::RunHistory { job: job_ref(h.job), limit: h.limit, since_ms: h.since_ms }
+            t::ActionKind::RunHistory {
+                job: job_ref(h.job),
+                limit: h.limit,
+                since_ms: h.since_ms,
+            }
         }
         K::RunOutput(r) => t::ActionKind::RunOutput { run: run_ref(r) },
         K::Wait(duration_ms) => t::ActionKind::Wait { duration_ms },
         K::RequestApproval(message) => t::ActionKind::RequestApproval { message },
-        K::SetPermissions(s) => {
-            t::ActionKind::SetPermissions { job: job_ref(s.job), acl: parse_json(&what("acl"), &s.acl, Some("array"))? }
-        }
+        K::SetPermissions(s) => t::ActionKind::SetPermissions {
+            job: job_ref(s.job),
+            acl: parse_json(&what("acl"), &s.acl, Some("array"))?,
+        },
         K::VerifyJob(v) => t::ActionKind::VerifyJob {
             job: job_ref(v.job),
             settings: parse_json(&what("settings"), &v.settings, Some("object"))?,
@@ -410,9 +449,12 @@ impl From<w::Verdict> for t::Verdict {
 impl From<w::Message> for t::Message {
     fn from(m: w::Message) -> Self {
         match m {
-            w::Message::Http(h) => {
-                t::Message::Http(t::HttpRequest { method: h.method, url: h.url, headers: h.headers, body: h.body })
-            }
+            w::Message::Http(h) => t::Message::Http(t::HttpRequest {
+                method: h.method,
+                url: h.url,
+                headers: h.headers,
+                body: h.body,
+            }),
             w::Message::Email(e) => t::Message::Email(t::Email {
                 to: e.to,
                 cc: e.cc,

@@ -12,12 +12,19 @@ include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
 /// The component bytes of the built-in `name` of `kind`.
 pub(crate) fn find(kind: PluginKind, name: &str) -> Option<&'static [u8]> {
-    BUILTINS.iter().find(|b| b.kind == kind && b.name == name).map(|b| b.wasm)
+    BUILTINS
+        .iter()
+        .find(|b| b.kind == kind && b.name == name)
+        .map(|b| b.wasm)
 }
 
 /// Names of the built-ins of `kind`, sorted.
 pub(crate) fn names(kind: PluginKind) -> Vec<&'static str> {
-    let mut names: Vec<_> = BUILTINS.iter().filter(|b| b.kind == kind).map(|b| b.name).collect();
+    let mut names: Vec<_> = BUILTINS
+        .iter()
+        .filter(|b| b.kind == kind)
+        .map(|b| b.name)
+        .collect();
     names.sort_unstable();
     names
 }

@@ -24,7 +24,10 @@ impl DiskCache {
         let mut hasher = Sha256Hasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = hex::encode(hasher.0.finalize());
-        DiskCache { dir, engine_key: engine_key[..16].to_owned() }
+        DiskCache {
+            dir,
+            engine_key: engine_key[..16].to_owned(),
+        }
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -76,7 +79,10 @@ impl DiskCache {
 /// they are machine code. The file lives in the user's own cache directory, is named by the
 /// component's sha256 and the engine's compatibility key, and wasmtime checks its header,
 /// version and configuration before use: the same trust model as wasmtime's built-in cache.
-#[expect(unsafe_code, reason = "loading compiled code this engine wrote to the user's cache directory")]
+#[expect(
+    unsafe_code,
+    reason = "loading compiled code this engine wrote to the user's cache directory"
+)]
 fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // SAFETY: see the function docs: the file was produced by `Component::serialize` for an
     // engine with the same compatibility hash, and is written atomically.

@@ -52,7 +52,9 @@ pub enum Error {
     },
 
     /// The guest returned more data than allowed.
-    #[error("plugin `{plugin}` returned {size} bytes from `{function}`, more than the limit of {limit} bytes")]
+    #[error(
+        "plugin `{plugin}` returned {size} bytes from `{function}`, more than the limit of {limit} bytes"
+    )]
     OutputTooLarge {
         /// Plugin name.
         plugin: String,

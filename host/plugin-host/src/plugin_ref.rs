@@ -35,12 +35,18 @@ pub struct PluginRef {
 impl PluginRef {
     /// A reference to the built-in `name`, unpinned.
     pub fn builtin(name: &str) -> Self {
-        PluginRef { source: PluginSource::BuiltIn(name.to_owned()), sha256: None }
+        PluginRef {
+            source: PluginSource::BuiltIn(name.to_owned()),
+            sha256: None,
+        }
     }
 
     /// A reference to the component at `path`, unpinned.
     pub fn path(path: impl Into<PathBuf>) -> Self {
-        PluginRef { source: PluginSource::Path(path.into()), sha256: None }
+        PluginRef {
+            source: PluginSource::Path(path.into()),
+            sha256: None,
+        }
     }
 
     /// The same reference pinned to `sha256` (64 hex digits, any case).
@@ -53,9 +59,10 @@ impl PluginRef {
     /// absolute paths are returned unchanged.
     pub fn resolve_against(&self, base: &Path) -> Self {
         match &self.source {
-            PluginSource::Path(p) if p.is_relative() => {
-                PluginRef { source: PluginSource::Path(base.join(p)), sha256: self.sha256.clone() }
-            }
+            PluginSource::Path(p) if p.is_relative() => PluginRef {
+                source: PluginSource::Path(base.join(p)),
+                sha256: self.sha256.clone(),
+            },
             _ => self.clone(),
         }
     }
@@ -73,7 +80,10 @@ impl PluginRef {
 }
 
 fn parse_digest(hex_digits: &str, input: &str) -> Result<String> {
-    let bad = |reason: &str| Error::BadRef { input: input.to_owned(), reason: reason.to_owned() };
+    let bad = |reason: &str| Error::BadRef {
+        input: input.to_owned(),
+        reason: reason.to_owned(),
+    };
     if hex_digits.len() != 64 {
         return Err(bad(&format!(
             "a sha256 pin has 64 hex digits, this one has {}; copy it from `sha256sum <file>`",
@@ -90,10 +100,15 @@ impl FromStr for PluginRef {
     type Err = Error;
 
     fn from_str(input: &str) -> Result<Self> {
-        let bad = |reason: &str| Error::BadRef { input: input.to_owned(), reason: reason.to_owned() };
+        let bad = |reason: &str| Error::BadRef {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(bad("it is empty; name a built-in (e.g. `direct`) or a `.wasm` file"));
+            return Err(bad(
+                "it is empty; name a built-in (e.g. `direct`) or a `.wasm` file",
+            ));
         }
         let (location, sha256) = match trimmed.rsplit_once("@sha256:") {
             Some((location, digest)) => (location, Some(parse_digest(digest, input)?)),
@@ -113,7 +128,10 @@ impl FromStr for PluginRef {
         let source = if is_path {
             PluginSource::Path(PathBuf::from(location))
         } else {
-            if !location.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            if !location
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
                 return Err(bad(
                     "a built-in name has only lowercase letters, digits and `-`; for a file, give a path ending in `.wasm`",
                 ));
@@ -158,9 +176,17 @@ mod tests {
 
     #[test]
     fn parses_builtins_paths_and_pins() {
-        assert_eq!("direct".parse::<PluginRef>().unwrap(), PluginRef::builtin("direct"));
-        assert_eq!("gate.wasm".parse::<PluginRef>().unwrap(), PluginRef::path("gate.wasm"));
-        let r: PluginRef = format!("./plugins/canary.wasm@sha256:{}", D.to_uppercase()).parse().unwrap();
+        assert_eq!(
+            "direct".parse::<PluginRef>().unwrap(),
+            PluginRef::builtin("direct")
+        );
+        assert_eq!(
+            "gate.wasm".parse::<PluginRef>().unwrap(),
+            PluginRef::path("gate.wasm")
+        );
+        let r: PluginRef = format!("./plugins/canary.wasm@sha256:{}", D.to_uppercase())
+            .parse()
+            .unwrap();
         assert_eq!(r.source, PluginSource::Path("./plugins/canary.wasm".into()));
         assert_eq!(r.sha256.as_deref(), Some(D));
         assert_eq!(r.to_string(), format!("./plugins/canary.wasm@sha256:{D}"));
@@ -191,8 +217,17 @@ mod tests {
     #[test]
     fn resolves_relative_paths_only() {
         let base = Path::new("/project");
-        assert_eq!(PluginRef::path("p/x.wasm").resolve_against(base), PluginRef::path("/project/p/x.wasm"));
-        assert_eq!(PluginRef::path("/abs/x.wasm").resolve_against(base), PluginRef::path("/abs/x.wasm"));
-        assert_eq!(PluginRef::builtin("direct").resolve_against(base), PluginRef::builtin("direct"));
+        assert_eq!(
+            PluginRef::path("p/x.wasm").resolve_against(base),
+            PluginRef::path("/project/p/x.wasm")
+        );
+        assert_eq!(
+            PluginRef::path("/abs/x.wasm").resolve_against(base),
+            PluginRef::path("/abs/x.wasm")
+        );
+        assert_eq!(
+            PluginRef::builtin("direct").resolve_against(base),
+            PluginRef::builtin("direct")
+        );
     }
 }

@@ -20,8 +20,8 @@ use crate::plugin_ref::{PluginRef, PluginSource};
 use crate::sandbox::HostState;
 use crate::size::OutputSize;
 use crate::types::{
-    self as t, ConfigProblem, Deployment, Event, GateInput, Message, Outcome, PluginInfo, PluginKind, StepResult,
-    Verdict,
+    self as t, ConfigProblem, Deployment, Event, GateInput, Message, Outcome, PluginInfo, PluginKind,
+    StepResult, Verdict,
 };
 
 /// The contract version this host speaks.
@@ -139,7 +139,9 @@ impl RuntimeBuilder {
 
     /// Create the engine, the linker and (with [`Epoch::Ticker`]) the ticker thread.
     pub fn build(self) -> Result<PluginRuntime> {
-        let runtime_err = |e: wasmtime::Error| Error::Runtime { message: format!("{e:#}") };
+        let runtime_err = |e: wasmtime::Error| Error::Runtime {
+            message: format!("{e:#}"),
+        };
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -226,7 +228,10 @@ impl std::fmt::Debug for PluginRuntime {
         f.debug_struct("PluginRuntime")
             .field("tick", &self.shared.tick)
             .field("limits", &self.shared.limits)
-            .field("cache_dir", &self.shared.cache.as_ref().map(|c| c.dir().to_path_buf()))
+            .field(
+                "cache_dir",
+                &self.shared.cache.as_ref().map(|c| c.dir().to_path_buf()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -248,7 +253,9 @@ impl Ticker {
                     engine.increment_epoch();
                 }
             })
-            .map_err(|e| Error::Runtime { message: format!("cannot start the epoch ticker thread: {e}") })?;
+            .map_err(|e| Error::Runtime {
+                message: format!("cannot start the epoch ticker thread: {e}"),
+            })?;
         Ok(Ticker { stop })
     }
 }
@@ -269,7 +276,9 @@ impl PluginRuntime {
     pub fn builder() -> RuntimeBuilder {
         RuntimeBuilder {
             cache: CacheDir::Default,
-            epoch: Epoch::Ticker { interval: DEFAULT_TICK },
+            epoch: Epoch::Ticker {
+                interval: DEFAULT_TICK,
+            },
             limits: Limits::default(),
         }
     }
@@ -305,12 +314,15 @@ impl PluginRuntime {
         let pre = strategy_world::StrategyPluginPre::new(loaded.pre.clone())
             .map_err(|e| contract_err(&loaded.name, PluginKind::Strategy, &e))?;
         let mut handle = Handle::new(self, loaded, pre);
-        handle.info = handle.call("describe", |s, b: strategy_world::StrategyPlugin| {
-            b.brickship_plugin_strategy().call_describe(s)
-        })?
-        .into();
+        handle.info = handle
+            .call("describe", |s, b: strategy_world::StrategyPlugin| {
+                b.brickship_plugin_strategy().call_describe(s)
+            })?
+            .into();
         handle.check_info(PluginKind::Strategy)?;
-        Ok(Strategy { handle: Arc::new(handle) })
+        Ok(Strategy {
+            handle: Arc::new(handle),
+        })
     }
 
     /// Load a gate plugin (see [`PluginRuntime::load_strategy`]).
@@ -319,10 +331,15 @@ impl PluginRuntime {
         let pre = gate_world::GatePluginPre::new(loaded.pre.clone())
             .map_err(|e| contract_err(&loaded.name, PluginKind::Gate, &e))?;
         let mut handle = Handle::new(self, loaded, pre);
-        handle.info =
-            handle.call("describe", |s, b: gate_world::GatePlugin| b.brickship_plugin_gate().call_describe(s))?.into();
+        handle.info = handle
+            .call("describe", |s, b: gate_world::GatePlugin| {
+                b.brickship_plugin_gate().call_describe(s)
+            })?
+            .into();
         handle.check_info(PluginKind::Gate)?;
-        Ok(Gate { handle: Arc::new(handle) })
+        Ok(Gate {
+            handle: Arc::new(handle),
+        })
     }
 
     /// Load a notifier plugin (see [`PluginRuntime::load_strategy`]).
@@ -331,12 +348,15 @@ impl PluginRuntime {
         let pre = notifier_world::NotifierPluginPre::new(loaded.pre.clone())
             .map_err(|e| contract_err(&loaded.name, PluginKind::Notifier, &e))?;
         let mut handle = Handle::new(self, loaded, pre);
-        handle.info = handle.call("describe", |s, b: notifier_world::NotifierPlugin| {
-            b.brickship_plugin_notifier().call_describe(s)
-        })?
-        .into();
+        handle.info = handle
+            .call("describe", |s, b: notifier_world::NotifierPlugin| {
+                b.brickship_plugin_notifier().call_describe(s)
+            })?
+            .into();
         handle.check_info(PluginKind::Notifier)?;
-        Ok(Notifier { handle: Arc::new(handle) })
+        Ok(Notifier {
+            handle: Arc::new(handle),
+        })
     }
 
     fn load(&self, plugin: &PluginRef, kind: PluginKind) -> Result<Loaded> {
@@ -357,10 +377,14 @@ impl PluginRuntime {
                     Error::NotFound {
                         kind: kind.as_str(),
                         name: path.display().to_string(),
-                        remedy: "no such file; check the path (relative paths are relative to the project)".into(),
+                        remedy: "no such file; check the path (relative paths are relative to the project)"
+                            .into(),
                     }
                 } else {
-                    Error::Load { path: path.clone(), source }
+                    Error::Load {
+                        path: path.clone(),
+                        source,
+                    }
                 }
             })?),
         };
@@ -368,7 +392,11 @@ impl PluginRuntime {
         if let Some(pinned) = &plugin.sha256
             && *pinned != digest
         {
-            return Err(Error::DigestMismatch { plugin: name, expected: pinned.clone(), actual: digest });
+            return Err(Error::DigestMismatch {
+                plugin: name,
+                expected: pinned.clone(),
+                actual: digest,
+            });
         }
         let component = self.component(&name, &digest, &bytes)?;
         check_exports(&self.shared.engine, &name, &component, kind)?;
@@ -378,24 +406,39 @@ impl PluginRuntime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| contract_err(&name, kind, &e))?;
-        Ok(Loaded { name: name.into(), digest, pre })
+        Ok(Loaded {
+            name: name.into(),
+            digest,
+            pre,
+        })
     }
 
     /// The compiled component for `digest`: from memory, else from disk, else compiled.
     fn component(&self, name: &str, digest: &str, bytes: &[u8]) -> Result<Component> {
         let shared = &self.shared;
-        if let Some(c) = shared.components.lock().unwrap_or_else(PoisonError::into_inner).get(digest) {
+        if let Some(c) = shared
+            .components
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(digest)
+        {
             shared.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(c.clone());
         }
-        let component = match shared.cache.as_ref().and_then(|cache| cache.load(&shared.engine, digest)) {
+        let component = match shared
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.load(&shared.engine, digest))
+        {
             Some(c) => {
                 shared.disk_hits.fetch_add(1, Ordering::Relaxed);
                 c
             }
             None => {
-                let c = Component::new(&shared.engine, bytes)
-                    .map_err(|e| Error::Compile { plugin: name.to_owned(), message: format!("{e:#}") })?;
+                let c = Component::new(&shared.engine, bytes).map_err(|e| Error::Compile {
+                    plugin: name.to_owned(),
+                    message: format!("{e:#}"),
+                })?;
                 shared.compiled.fetch_add(1, Ordering::Relaxed);
                 if let Some(cache) = &shared.cache {
                     cache.store(digest, &c);
@@ -437,7 +480,10 @@ fn check_exports(engine: &Engine, name: &str, component: &Component, kind: Plugi
     let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
     let prefix = format!("brickship:plugin/{kind}@");
     let compatible = format!("{prefix}{}.", major_minor(CONTRACT_VERSION));
-    if exports.iter().any(|e| e.starts_with(&compatible) || *e == expected_export(kind)) {
+    if exports
+        .iter()
+        .any(|e| e.starts_with(&compatible) || *e == expected_export(kind))
+    {
         return Ok(());
     }
     if let Some(other) = exports.iter().find(|e| e.starts_with(&prefix)) {
@@ -454,7 +500,14 @@ fn check_exports(engine: &Engine, name: &str, component: &Component, kind: Plugi
     let listed = if exports.is_empty() {
         "it exports nothing".to_owned()
     } else {
-        format!("it exports {}", exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
+        format!(
+            "it exports {}",
+            exports
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
     Err(Error::ContractMismatch {
         plugin: name.to_owned(),
@@ -476,7 +529,10 @@ fn check_imports(engine: &Engine, name: &str, component: &Component) -> Result<(
     let ty = component.component_type();
     for (import, _) in ty.imports(engine) {
         if !ALLOWED_IMPORTS.iter().any(|allowed| import.starts_with(allowed)) {
-            return Err(Error::ForbiddenImport { plugin: name.to_owned(), import: import.to_owned() });
+            return Err(Error::ForbiddenImport {
+                plugin: name.to_owned(),
+                import: import.to_owned(),
+            });
         }
     }
     Ok(())
@@ -552,7 +608,10 @@ impl<P: Instantiate> Handle<P> {
         store.limiter(|s| s);
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline, shared.tick));
         store.epoch_deadline_trap();
-        let result = self.pre.instantiate(&mut store).and_then(|bindings| f(&mut store, bindings));
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|bindings| f(&mut store, bindings));
         let stderr_tail = store.data_mut().finish();
         let memory_exceeded = store.data().memory_exceeded;
         let value = result.map_err(|err| self.classify(function, err, memory_exceeded, stderr_tail))?;
@@ -568,16 +627,32 @@ impl<P: Instantiate> Handle<P> {
         Ok(value)
     }
 
-    fn classify(&self, function: &'static str, err: wasmtime::Error, memory_exceeded: bool, stderr: String) -> Error {
+    fn classify(
+        &self,
+        function: &'static str,
+        err: wasmtime::Error,
+        memory_exceeded: bool,
+        stderr: String,
+    ) -> Error {
         let plugin = self.name.to_string();
         if memory_exceeded {
-            return Error::MemoryExceeded { plugin, function, limit_bytes: self.limits.memory_bytes as u64 };
+            return Error::MemoryExceeded {
+                plugin,
+                function,
+                limit_bytes: self.limits.memory_bytes as u64,
+            };
         }
         let trap = err.downcast_ref::<wasmtime::Trap>().copied();
         if trap == Some(wasmtime::Trap::Interrupt) {
-            return Error::DeadlineExceeded { plugin, function, deadline: self.limits.deadline };
+            return Error::DeadlineExceeded {
+                plugin,
+                function,
+                deadline: self.limits.deadline,
+            };
         }
-        let backtrace = err.downcast_ref::<wasmtime::WasmBacktrace>().map(|bt| bt.to_string());
+        let backtrace = err
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .map(|bt| bt.to_string());
         let mut message = match trap {
             Some(trap) => trap.to_string(),
             None => err.root_cause().to_string(),
@@ -585,16 +660,31 @@ impl<P: Instantiate> Handle<P> {
         if !stderr.is_empty() {
             message = format!("{message}; it printed: {stderr}");
         }
-        Error::Trap { plugin, function, message, backtrace }
+        Error::Trap {
+            plugin,
+            function,
+            message,
+            backtrace,
+        }
     }
 
     fn bad(&self, function: &'static str, reason: impl Into<String>) -> Error {
-        Error::BadOutput { plugin: self.name.to_string(), function, reason: reason.into() }
+        Error::BadOutput {
+            plugin: self.name.to_string(),
+            function,
+            reason: reason.into(),
+        }
     }
 
     fn check_info(&self, kind: PluginKind) -> Result<()> {
         if self.info.kind != kind {
-            return Err(self.bad("describe", format!("it says it is a {} plugin, but it was loaded as a {kind}", self.info.kind)));
+            return Err(self.bad(
+                "describe",
+                format!(
+                    "it says it is a {} plugin, but it was loaded as a {kind}",
+                    self.info.kind
+                ),
+            ));
         }
         if major_minor(&self.info.contract) != major_minor(CONTRACT_VERSION) {
             return Err(Error::ContractMismatch {
@@ -614,14 +704,13 @@ impl<P: Instantiate> Handle<P> {
         match config {
             serde_json::Value::Null => Ok("{}".to_owned()),
             serde_json::Value::Object(_) => Ok(config.to_string()),
-            _ => Err(Error::ConfigNotObject { plugin: self.name.to_string() }),
+            _ => Err(Error::ConfigNotObject {
+                plugin: self.name.to_string(),
+            }),
         }
     }
 
-    fn validated_config(
-        &self,
-        result: std::result::Result<(), Vec<w::ConfigProblem>>,
-    ) -> Result<()> {
+    fn validated_config(&self, result: std::result::Result<(), Vec<w::ConfigProblem>>) -> Result<()> {
         result.map_err(|problems| Error::Config {
             plugin: self.name.to_string(),
             problems: problems.into_iter().map(ConfigProblem::from).collect(),
@@ -629,7 +718,12 @@ impl<P: Instantiate> Handle<P> {
     }
 
     fn refused(&self, function: &'static str, e: w::PluginError) -> Error {
-        Error::Refused { plugin: self.name.to_string(), function, code: e.code, message: e.message }
+        Error::Refused {
+            plugin: self.name.to_string(),
+            function,
+            code: e.code,
+            message: e.message,
+        }
     }
 }
 
@@ -688,23 +782,33 @@ impl Strategy {
 
     /// Call `describe` again.
     pub fn describe(&self) -> Result<PluginInfo> {
-        let info =
-            self.handle.call("describe", |s, b: strategy_world::StrategyPlugin| b.brickship_plugin_strategy().call_describe(s))?;
+        let info = self
+            .handle
+            .call("describe", |s, b: strategy_world::StrategyPlugin| {
+                b.brickship_plugin_strategy().call_describe(s)
+            })?;
         Ok(info.into())
     }
 
     /// Ask the plugin whether `config` (a JSON object, or null for `{}`) is acceptable.
     pub fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
         let text = self.handle.config_text(config)?;
-        let result = self.handle.call("validate-config", |s, b: strategy_world::StrategyPlugin| {
-            b.brickship_plugin_strategy().call_validate_config(s, &text)
-        })?;
+        let result = self
+            .handle
+            .call("validate-config", |s, b: strategy_world::StrategyPlugin| {
+                b.brickship_plugin_strategy().call_validate_config(s, &text)
+            })?;
         self.handle.validated_config(result)
     }
 
     /// One step: see `wit/strategy.wit`. The result is validated (action ids, JSON settings,
     /// phase/actions consistency, state size).
-    pub fn step(&self, deployment: &Deployment, state: Option<&str>, outcomes: &[Outcome]) -> Result<StepResult> {
+    pub fn step(
+        &self,
+        deployment: &Deployment,
+        state: Option<&str>,
+        outcomes: &[Outcome],
+    ) -> Result<StepResult> {
         const F: &str = "step";
         let d: w::Deployment = deployment.into();
         let o: Vec<w::Outcome> = outcomes.iter().map(Into::into).collect();
@@ -715,14 +819,20 @@ impl Strategy {
         if r.state.len() > MAX_STATE_BYTES {
             return Err(self.handle.bad(
                 F,
-                format!("its state is {} bytes; the limit is {MAX_STATE_BYTES}", r.state.len()),
+                format!(
+                    "its state is {} bytes; the limit is {MAX_STATE_BYTES}",
+                    r.state.len()
+                ),
             ));
         }
         let phase = bindings::phase(r.phase);
         if phase != t::Phase::Running && !r.actions.is_empty() {
             return Err(self.handle.bad(
                 F,
-                format!("phase `{phase:?}` came with {} actions; only a running step may ask for actions", r.actions.len()),
+                format!(
+                    "phase `{phase:?}` came with {} actions; only a running step may ask for actions",
+                    r.actions.len()
+                ),
             ));
         }
         let mut seen = std::collections::HashSet::new();
@@ -730,11 +840,16 @@ impl Strategy {
         for a in r.actions {
             let ok_id = !a.id.is_empty()
                 && a.id.len() <= 64
-                && a.id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+                && a.id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
             if !ok_id {
                 return Err(self.handle.bad(
                     F,
-                    format!("action id `{}` is not 1 to 64 characters of `[A-Za-z0-9._-]`", a.id),
+                    format!(
+                        "action id `{}` is not 1 to 64 characters of `[A-Za-z0-9._-]`",
+                        a.id
+                    ),
                 ));
             }
             if !seen.insert(a.id.clone()) {
@@ -742,7 +857,12 @@ impl Strategy {
             }
             actions.push(bindings::action(a).map_err(|reason| self.handle.bad(F, reason))?);
         }
-        Ok(StepResult { actions, state: r.state, phase, message: r.message })
+        Ok(StepResult {
+            actions,
+            state: r.state,
+            phase,
+            message: r.message,
+        })
     }
 }
 
@@ -757,24 +877,29 @@ impl Gate {
 
     /// Call `describe` again.
     pub fn describe(&self) -> Result<PluginInfo> {
-        let info = self.handle.call("describe", |s, b: gate_world::GatePlugin| b.brickship_plugin_gate().call_describe(s))?;
+        let info = self.handle.call("describe", |s, b: gate_world::GatePlugin| {
+            b.brickship_plugin_gate().call_describe(s)
+        })?;
         Ok(info.into())
     }
 
     /// Ask the plugin whether `config` (a JSON object, or null for `{}`) is acceptable.
     pub fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
         let text = self.handle.config_text(config)?;
-        let result = self.handle.call("validate-config", |s, b: gate_world::GatePlugin| {
-            b.brickship_plugin_gate().call_validate_config(s, &text)
-        })?;
+        let result = self
+            .handle
+            .call("validate-config", |s, b: gate_world::GatePlugin| {
+                b.brickship_plugin_gate().call_validate_config(s, &text)
+            })?;
         self.handle.validated_config(result)
     }
 
     /// Judge a deployment.
     pub fn evaluate(&self, input: &GateInput) -> Result<Verdict> {
         let i: w::GateInput = input.into();
-        let result =
-            self.handle.call("evaluate", |s, b: gate_world::GatePlugin| b.brickship_plugin_gate().call_evaluate(s, &i))?;
+        let result = self.handle.call("evaluate", |s, b: gate_world::GatePlugin| {
+            b.brickship_plugin_gate().call_evaluate(s, &i)
+        })?;
         let v = result.map_err(|e| self.handle.refused("evaluate", e))?;
         Ok(v.into())
     }
@@ -793,16 +918,20 @@ impl Notifier {
     pub fn describe(&self) -> Result<PluginInfo> {
         let info = self
             .handle
-            .call("describe", |s, b: notifier_world::NotifierPlugin| b.brickship_plugin_notifier().call_describe(s))?;
+            .call("describe", |s, b: notifier_world::NotifierPlugin| {
+                b.brickship_plugin_notifier().call_describe(s)
+            })?;
         Ok(info.into())
     }
 
     /// Ask the plugin whether `config` (a JSON object, or null for `{}`) is acceptable.
     pub fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
         let text = self.handle.config_text(config)?;
-        let result = self.handle.call("validate-config", |s, b: notifier_world::NotifierPlugin| {
-            b.brickship_plugin_notifier().call_validate_config(s, &text)
-        })?;
+        let result = self
+            .handle
+            .call("validate-config", |s, b: notifier_world::NotifierPlugin| {
+                b.brickship_plugin_notifier().call_validate_config(s, &text)
+            })?;
         self.handle.validated_config(result)
     }
 
@@ -811,15 +940,16 @@ impl Notifier {
     pub fn render(&self, event: &Event) -> Result<Vec<Message>> {
         const F: &str = "render";
         let e: w::Event = event.into();
-        let result = self
-            .handle
-            .call(F, |s, b: notifier_world::NotifierPlugin| b.brickship_plugin_notifier().call_render(s, &e))?;
+        let result = self.handle.call(F, |s, b: notifier_world::NotifierPlugin| {
+            b.brickship_plugin_notifier().call_render(s, &e)
+        })?;
         let messages = result.map_err(|e| self.handle.refused(F, e))?;
         let messages: Vec<Message> = messages.into_iter().map(Into::into).collect();
         for (i, m) in messages.iter().enumerate() {
             match m {
                 Message::Http(h) => {
-                    if h.method.is_empty() || !(h.url.starts_with("https://") || h.url.starts_with("http://")) {
+                    if h.method.is_empty() || !(h.url.starts_with("https://") || h.url.starts_with("http://"))
+                    {
                         return Err(self.handle.bad(
                             F,
                             format!("message {i} is an HTTP request without a method or an http(s) URL"),
@@ -828,7 +958,9 @@ impl Notifier {
                 }
                 Message::Email(e) => {
                     if e.to.is_empty() {
-                        return Err(self.handle.bad(F, format!("message {i} is an email without recipients")));
+                        return Err(self
+                            .handle
+                            .bad(F, format!("message {i} is an email without recipients")));
                     }
                 }
             }

@@ -87,19 +87,29 @@ impl HostState {
             tracing::warn!(target: "brickship::plugin", plugin, "dropped {} log lines beyond the budget", self.log_dropped);
         }
         let tail_start = err.len().saturating_sub(2048);
-        let tail_start = (tail_start..err.len()).find(|i| err.is_char_boundary(*i)).unwrap_or(err.len());
+        let tail_start = (tail_start..err.len())
+            .find(|i| err.is_char_boundary(*i))
+            .unwrap_or(err.len());
         err[tail_start..].trim().to_owned()
     }
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for HostState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
             self.memory_exceeded = true;
             return Ok(false);
@@ -107,7 +117,12 @@ impl wasmtime::ResourceLimiter for HostState {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -189,7 +204,10 @@ impl Captured {
     fn take(&self) -> (String, usize) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let kept = std::mem::take(&mut inner.kept);
-        (String::from_utf8_lossy(&kept).into_owned(), std::mem::take(&mut inner.dropped))
+        (
+            String::from_utf8_lossy(&kept).into_owned(),
+            std::mem::take(&mut inner.dropped),
+        )
     }
 }
 

@@ -106,7 +106,10 @@ impl OutputSize for w::Action {
                 K::RunJob(r) => {
                     r.job.output_size()
                         + r.idempotency_token.len()
-                        + r.parameters.iter().map(|p| p.name.len() + p.value.len() + ITEM).sum::<usize>()
+                        + r.parameters
+                            .iter()
+                            .map(|p| p.name.len() + p.value.len() + ITEM)
+                            .sum::<usize>()
                 }
                 K::WaitRun(w) => w.run.output_size() + ITEM,
                 K::RunHistory(h) => h.job.output_size() + ITEM,
@@ -140,9 +143,15 @@ impl OutputSize for w::Verdict {
 impl OutputSize for w::Message {
     fn output_size(&self) -> usize {
         match self {
-            w::Message::Http(h) => h.method.len() + h.url.len() + h.headers.output_size() + h.body.output_size(),
+            w::Message::Http(h) => {
+                h.method.len() + h.url.len() + h.headers.output_size() + h.body.output_size()
+            }
             w::Message::Email(e) => {
-                e.to.output_size() + e.cc.output_size() + e.subject.len() + e.text.len() + e.html.output_size()
+                e.to.output_size()
+                    + e.cc.output_size()
+                    + e.subject.len()
+                    + e.text.len()
+                    + e.html.output_size()
             }
         }
     }

@@ -70,7 +70,11 @@ pub struct ConfigProblem {
 
 impl std::fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path.is_empty() { write!(f, "{}", self.message) } else { write!(f, "`{}`: {}", self.path, self.message) }
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "`{}`: {}", self.path, self.message)
+        }
     }
 }
 

@@ -7,7 +7,10 @@ use crate::types::ConfigProblem;
 
 /// A problem at `path` (a JSON pointer, "" for the whole document).
 pub fn problem(path: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
-    ConfigProblem { path: path.into(), message: message.into() }
+    ConfigProblem {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 /// Parse `config` into `T`. An empty or whitespace-only string means `{}`.
@@ -67,15 +70,24 @@ mod tests {
 
     #[test]
     fn reports_the_pointer_of_a_bad_field() {
-        let problems = parse::<Config>(r#"{"tags": ["a"], "per_environment": {"prod": ["x", 3]}}"#).unwrap_err();
+        let problems =
+            parse::<Config>(r#"{"tags": ["a"], "per_environment": {"prod": ["x", 3]}}"#).unwrap_err();
         assert_eq!(problems[0].path, "/per_environment/prod/1");
-        assert!(problems[0].message.contains("invalid type"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("invalid type"),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]
     fn reports_unknown_fields_and_empty_means_empty_object() {
         let problems = parse::<Config>(r#"{"tags": [], "tagz": 1}"#).unwrap_err();
-        assert!(problems[0].message.contains("unknown field `tagz`"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("unknown field `tagz`"),
+            "{}",
+            problems[0].message
+        );
         let problems = parse::<Config>("  ").unwrap_err();
         assert!(problems[0].message.contains("missing field `tags`"));
     }

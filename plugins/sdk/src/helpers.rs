@@ -21,13 +21,21 @@ pub fn info(name: &str, version: &str, kind: PluginKind, description: &str) -> P
 impl PluginError {
     /// An error with a kebab-case `code` and a message.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        PluginError { code: code.to_owned(), message: message.into() }
+        PluginError {
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
 impl Finding {
     fn with(severity: Severity, code: &str, message: impl Into<String>) -> Self {
-        Finding { code: code.to_owned(), message: message.into(), severity, path: None }
+        Finding {
+            code: code.to_owned(),
+            message: message.into(),
+            severity,
+            path: None,
+        }
     }
     /// An `error` finding.
     pub fn error(code: &str, message: impl Into<String>) -> Self {
@@ -51,22 +59,36 @@ impl Finding {
 impl Verdict {
     /// `pass` with no findings.
     pub fn pass(summary: impl Into<String>) -> Self {
-        Verdict { decision: Decision::Pass, summary: summary.into(), findings: Vec::new() }
+        Verdict {
+            decision: Decision::Pass,
+            summary: summary.into(),
+            findings: Vec::new(),
+        }
     }
 
     /// The decision implied by the findings: `fail` if any is an error, `warn` if any is a
     /// warning, else `pass`. `ok_summary` is used when there are no errors or warnings.
     pub fn from_findings(findings: Vec<Finding>, ok_summary: &str) -> Self {
         let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-        let warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+        let warnings = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count();
         let (decision, summary) = if errors > 0 {
-            (Decision::Fail, format!("{errors} problem{} found", plural(errors)))
+            (
+                Decision::Fail,
+                format!("{errors} problem{} found", plural(errors)),
+            )
         } else if warnings > 0 {
             (Decision::Warn, format!("{warnings} warning{}", plural(warnings)))
         } else {
             (Decision::Pass, ok_summary.to_owned())
         };
-        Verdict { decision, summary, findings }
+        Verdict {
+            decision,
+            summary,
+            findings,
+        }
     }
 }
 

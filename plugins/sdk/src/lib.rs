@@ -61,7 +61,8 @@ pub mod testing;
 pub use helpers::info;
 
 use types::{
-    ConfigProblem, Deployment, Event, GateInput, Message, Outcome, PluginError, PluginInfo, StepResult, Verdict,
+    ConfigProblem, Deployment, Event, GateInput, Message, Outcome, PluginError, PluginInfo, StepResult,
+    Verdict,
 };
 
 /// The contract version this SDK implements; put it in [`PluginInfo::contract`].

@@ -29,7 +29,10 @@ pub fn event_name(kind: EventKind) -> &'static str {
 
 /// True for events that mean something went wrong.
 pub fn is_bad(kind: EventKind) -> bool {
-    matches!(kind, EventKind::GateFailed | EventKind::RolledBack | EventKind::Failed)
+    matches!(
+        kind,
+        EventKind::GateFailed | EventKind::RolledBack | EventKind::Failed
+    )
 }
 
 /// A one-line title: `customer-360 → prod: deployment succeeded`.
@@ -48,7 +51,9 @@ pub fn title(e: &Event) -> String {
 
 /// Parse an optional list of event names at `path` (absent: every event).
 pub fn parse_events(names: Option<&[String]>, path: &str) -> Result<Vec<EventKind>, Vec<ConfigProblem>> {
-    let Some(names) = names else { return Ok(ALL_EVENTS.to_vec()) };
+    let Some(names) = names else {
+        return Ok(ALL_EVENTS.to_vec());
+    };
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (i, n) in names.iter().enumerate() {
@@ -58,12 +63,20 @@ pub fn parse_events(names: Option<&[String]>, path: &str) -> Result<Vec<EventKin
                 format!("{path}/{i}"),
                 format!(
                     "unknown event `{n}`; events are {}",
-                    ALL_EVENTS.iter().map(|k| event_name(*k)).collect::<Vec<_>>().join(", ")
+                    ALL_EVENTS
+                        .iter()
+                        .map(|k| event_name(*k))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
         }
     }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Milliseconds since the epoch as `2026-01-05T12:00:00Z` (UTC, second precision).
@@ -94,7 +107,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         let names = vec!["failed".to_owned(), "nope".to_owned()];
-        assert_eq!(parse_events(Some(&names), "/events").unwrap_err()[0].path, "/events/1");
+        assert_eq!(
+            parse_events(Some(&names), "/events").unwrap_err()[0].path,
+            "/events/1"
+        );
         assert_eq!(parse_events(None, "/events").unwrap().len(), 7);
     }
 }

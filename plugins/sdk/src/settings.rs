@@ -21,7 +21,10 @@ impl JobSettings {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| PluginError::new("bad-settings", format!("job settings are not valid JSON: {e}")))?;
         if !value.is_object() {
-            return Err(PluginError::new("bad-settings", "job settings must be a JSON object"));
+            return Err(PluginError::new(
+                "bad-settings",
+                "job settings must be a JSON object",
+            ));
         }
         Ok(JobSettings { value })
     }
@@ -41,7 +44,11 @@ impl JobSettings {
         array(&self.value, "tasks")
             .iter()
             .enumerate()
-            .map(|(index, value)| Task { index, value, pointer: format!("/tasks/{index}") })
+            .map(|(index, value)| Task {
+                index,
+                value,
+                pointer: format!("/tasks/{index}"),
+            })
             .collect()
     }
 
@@ -59,18 +66,28 @@ impl JobSettings {
         self.value
             .get("tags")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str().unwrap_or(""))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("")))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// The value of job tag `key`, when present.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.value.get("tags").and_then(|t| t.get(key)).and_then(Value::as_str)
+        self.value
+            .get("tags")
+            .and_then(|t| t.get(key))
+            .and_then(Value::as_str)
     }
 
     /// `schedule`, when set.
     pub fn schedule(&self) -> Option<Schedule<'_>> {
-        self.value.get("schedule").and_then(Value::as_object).map(|value| Schedule { value })
+        self.value
+            .get("schedule")
+            .and_then(Value::as_object)
+            .map(|value| Schedule { value })
     }
 
     /// `timeout_seconds` of the job, when set.
@@ -90,7 +107,11 @@ impl JobSettings {
 }
 
 fn array<'a>(value: &'a Value, key: &str) -> &'a [Value] {
-    value.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// One element of `tasks`.
@@ -110,7 +131,11 @@ impl<'a> Task<'a> {
     }
     /// JSON pointer of this task (`/tasks/3`), or of a field of it when `field` is not empty.
     pub fn pointer(&self, field: &str) -> String {
-        if field.is_empty() { self.pointer.clone() } else { format!("{}/{field}", self.pointer) }
+        if field.is_empty() {
+            self.pointer.clone()
+        } else {
+            format!("{}/{field}", self.pointer)
+        }
     }
     /// A field of the task.
     pub fn get(&self, field: &str) -> Option<&'a Value> {
@@ -138,7 +163,11 @@ impl<'a> Task<'a> {
     }
     /// The task type key present (`notebook_task`, `python_wheel_task`, ...), if any.
     pub fn task_type(&self) -> Option<&'a str> {
-        self.value.as_object()?.keys().find(|k| k.ends_with("_task")).map(String::as_str)
+        self.value
+            .as_object()?
+            .keys()
+            .find(|k| k.ends_with("_task"))
+            .map(String::as_str)
     }
 }
 
@@ -154,7 +183,10 @@ pub struct JobCluster<'a> {
 impl<'a> JobCluster<'a> {
     /// `job_cluster_key` ("" when missing).
     pub fn key(&self) -> &'a str {
-        self.value.get("job_cluster_key").and_then(Value::as_str).unwrap_or("")
+        self.value
+            .get("job_cluster_key")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
     /// `new_cluster`, when set.
     pub fn new_cluster(&self) -> Option<&'a Map<String, Value>> {
@@ -243,7 +275,11 @@ impl Acl {
                 } else {
                     Principal::Unknown
                 };
-                AclEntry { index, principal, permission_level: s("permission_level").unwrap_or_default() }
+                AclEntry {
+                    index,
+                    principal,
+                    permission_level: s("permission_level").unwrap_or_default(),
+                }
             })
             .collect();
         Acl { entries }
@@ -251,7 +287,10 @@ impl Acl {
 
     /// The entries with `IS_OWNER`.
     pub fn owners(&self) -> Vec<&AclEntry> {
-        self.entries.iter().filter(|e| e.permission_level == "IS_OWNER").collect()
+        self.entries
+            .iter()
+            .filter(|e| e.permission_level == "IS_OWNER")
+            .collect()
     }
 }
 
@@ -304,15 +343,24 @@ mod tests {
         assert_eq!(acl.entries.len(), 3);
         let owners = acl.owners();
         assert_eq!(owners.len(), 1);
-        assert_eq!(owners[0].principal, Principal::User("data-engineering@company.com".into()));
-        assert_eq!(acl.entries[2].principal, Principal::ServicePrincipal("prod-deployment-sp".into()));
+        assert_eq!(
+            owners[0].principal,
+            Principal::User("data-engineering@company.com".into())
+        );
+        assert_eq!(
+            acl.entries[2].principal,
+            Principal::ServicePrincipal("prod-deployment-sp".into())
+        );
     }
 
     #[test]
     fn rejects_non_objects_and_compares_json_semantically() {
         assert_eq!(JobSettings::parse("[1]").unwrap_err().code, "bad-settings");
         assert!(JobSettings::parse("{").is_err());
-        assert!(json_equal(r#"{"a":1,"b":[1,{"c":2,"d":3}]}"#, r#"{"b":[1,{"d":3,"c":2}],"a":1}"#));
+        assert!(json_equal(
+            r#"{"a":1,"b":[1,{"c":2,"d":3}]}"#,
+            r#"{"b":[1,{"d":3,"c":2}],"a":1}"#
+        ));
         assert!(!json_equal(r#"{"a":1}"#, r#"{"a":2}"#));
     }
 }

@@ -26,7 +26,10 @@ pub fn deployment(environment: &str, desired: &str) -> Deployment {
         acl: None,
         live: None,
         live_job_id: None,
-        plan: Plan { action: PlanAction::Create, changes: Vec::new() },
+        plan: Plan {
+            action: PlanAction::Create,
+            changes: Vec::new(),
+        },
         config: "{}".to_owned(),
         now_ms: MONDAY_NOON_MS,
     }
@@ -41,7 +44,12 @@ pub fn customer_360_prod() -> Deployment {
 
 /// A gate input at `point` with no cost estimate and no evidence.
 pub fn gate_input(deployment: Deployment, point: GatePoint) -> GateInput {
-    GateInput { deployment, point, cost: None, evidence: Vec::new() }
+    GateInput {
+        deployment,
+        point,
+        cost: None,
+        evidence: Vec::new(),
+    }
 }
 
 /// An event of `kind` for `deployment`.
@@ -73,7 +81,11 @@ pub fn run_summary(run_id: i64, result: RunResult, task_keys: &[&str]) -> RunSum
             attempts: 1,
         })
         .collect();
-    let failed = if result == RunResult::Success { 0 } else { tasks.len() as u32 };
+    let failed = if result == RunResult::Success {
+        0
+    } else {
+        tasks.len() as u32
+    };
     RunSummary {
         run_id,
         job_id: 1234,

@@ -14,7 +14,12 @@ fn evaluate(name: &str, input: GateInput) -> Verdict {
 }
 
 fn input(environment: &str, config: Value) -> GateInput {
-    GateInput { deployment: deployment(environment, config), point: GatePoint::PreDeploy, cost: None, evidence: vec![] }
+    GateInput {
+        deployment: deployment(environment, config),
+        point: GatePoint::PreDeploy,
+        cost: None,
+        evidence: vec![],
+    }
 }
 
 fn codes(v: &Verdict) -> Vec<&str> {
@@ -52,17 +57,35 @@ fn every_builtin_describes_itself_with_the_contract_version() {
 
 #[test]
 fn required_tags() {
-    let v = evaluate("required-tags", input("prod", json!({"tags": ["owner", "pipeline"], "environments": {"prod": ["sla"]}})));
+    let v = evaluate(
+        "required-tags",
+        input(
+            "prod",
+            json!({"tags": ["owner", "pipeline"], "environments": {"prod": ["sla"]}}),
+        ),
+    );
     assert_eq!(v.decision, Decision::Pass, "{v:?}");
-    let v = evaluate("required-tags", input("prod", json!({"tags": ["owner"], "environments": {"prod": ["cost_center"]}})));
+    let v = evaluate(
+        "required-tags",
+        input(
+            "prod",
+            json!({"tags": ["owner"], "environments": {"prod": ["cost_center"]}}),
+        ),
+    );
     assert_eq!(v.decision, Decision::Fail);
-    assert_eq!(v.findings[0].message, "the job has no `cost_center` tag, required in `prod`");
+    assert_eq!(
+        v.findings[0].message,
+        "the job has no `cost_center` tag, required in `prod`"
+    );
 }
 
 #[test]
 fn naming() {
     let config = json!({"patterns": {"prod": "[a-z0-9-]+-prod", "*": "[a-z0-9-]+-dev"}});
-    assert_eq!(evaluate("naming", input("prod", config.clone())).decision, Decision::Pass);
+    assert_eq!(
+        evaluate("naming", input("prod", config.clone())).decision,
+        Decision::Pass
+    );
     let v = evaluate("naming", input("dev", config));
     assert_eq!(v.decision, Decision::Fail);
     assert_eq!(v.findings[0].path.as_deref(), Some("/name"));
@@ -74,7 +97,13 @@ fn prod_safety() {
     assert_eq!(v.decision, Decision::Fail);
     assert_eq!(
         codes(&v),
-        ["missing-max-retries", "missing-max-retries", "missing-timeout", "missing-max-retries", "owner-not-service-principal"]
+        [
+            "missing-max-retries",
+            "missing-max-retries",
+            "missing-timeout",
+            "missing-max-retries",
+            "owner-not-service-principal"
+        ]
     );
     assert_eq!(v.findings[4].path.as_deref(), Some("/access_control_list/0"));
     let v = evaluate("prod-safety", input("dev", json!({})));
@@ -88,7 +117,11 @@ fn freeze_window() {
     // Monday 12:00 UTC is 07:00 in New York (EST).
     let v = evaluate("freeze-window", input("prod", config.clone()));
     assert_eq!(v.decision, Decision::Fail);
-    assert!(v.findings[0].message.contains("Mon 2026-01-05 07:00 EST"), "{}", v.findings[0].message);
+    assert!(
+        v.findings[0].message.contains("Mon 2026-01-05 07:00 EST"),
+        "{}",
+        v.findings[0].message
+    );
     let mut later = input("prod", config);
     later.deployment.now_ms += 2 * 3_600_000;
     assert_eq!(evaluate("freeze-window", later).decision, Decision::Pass);
@@ -139,27 +172,50 @@ fn render(name: &str, e: Event) -> Vec<Message> {
 }
 
 fn http_json(messages: &[Message]) -> (&HttpRequest, Value) {
-    let Some(Message::Http(req)) = messages.first() else { panic!("expected one HTTP message, got {messages:?}") };
+    let Some(Message::Http(req)) = messages.first() else {
+        panic!("expected one HTTP message, got {messages:?}")
+    };
     let body = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
     (req, body)
 }
 
 #[test]
 fn slack() {
-    let m = render("slack", event(EventKind::Succeeded, json!({"webhook_url": "https://hooks.slack.com/services/T1/B2/C3"})));
+    let m = render(
+        "slack",
+        event(
+            EventKind::Succeeded,
+            json!({"webhook_url": "https://hooks.slack.com/services/T1/B2/C3"}),
+        ),
+    );
     let (req, body) = http_json(&m);
-    assert_eq!((req.method.as_str(), req.url.as_str()), ("POST", "https://hooks.slack.com/services/T1/B2/C3"));
+    assert_eq!(
+        (req.method.as_str(), req.url.as_str()),
+        ("POST", "https://hooks.slack.com/services/T1/B2/C3")
+    );
     assert_eq!(body["blocks"][0]["type"], "header");
-    assert_eq!(body["blocks"][0]["text"]["text"], ":white_check_mark: customer-360 → prod: deployment succeeded");
+    assert_eq!(
+        body["blocks"][0]["text"]["text"],
+        ":white_check_mark: customer-360 → prod: deployment succeeded"
+    );
 }
 
 #[test]
 fn teams() {
-    let m = render("teams", event(EventKind::GateFailed, json!({"webhook_url": "https://contoso.webhook.office.com/webhookb2/x"})));
+    let m = render(
+        "teams",
+        event(
+            EventKind::GateFailed,
+            json!({"webhook_url": "https://contoso.webhook.office.com/webhookb2/x"}),
+        ),
+    );
     let (_, body) = http_json(&m);
     let card = &body["attachments"][0]["content"];
     assert_eq!(card["type"], "AdaptiveCard");
-    assert_eq!(card["body"][3]["text"], "- **missing-timeout**: task `send-notification` has no `timeout_seconds` (/tasks/4/timeout_seconds)");
+    assert_eq!(
+        card["body"][3]["text"],
+        "- **missing-timeout**: task `send-notification` has no `timeout_seconds` (/tasks/4/timeout_seconds)"
+    );
 }
 
 #[test]
@@ -172,7 +228,10 @@ fn pagerduty() {
     };
     assert_eq!(req.url, "https://events.pagerduty.com/v2/enqueue");
     assert_eq!(body["event_action"], "trigger");
-    assert_eq!(body["dedup_key"], "brickship/customer-360/prod/dep-20260105-120000-ab12");
+    assert_eq!(
+        body["dedup_key"],
+        "brickship/customer-360/prod/dep-20260105-120000-ab12"
+    );
     assert_eq!(body["payload"]["custom_details"]["job_id"], 4242);
     let m = render("pagerduty", event(EventKind::Succeeded, config.clone()));
     assert_eq!(http_json(&m).1["event_action"], "resolve");
@@ -181,7 +240,13 @@ fn pagerduty() {
 
 #[test]
 fn webhook() {
-    let m = render("webhook", event(EventKind::Failed, json!({"url": "https://ops.example.com/hooks/brickship", "headers": {"x-token": "t"}})));
+    let m = render(
+        "webhook",
+        event(
+            EventKind::Failed,
+            json!({"url": "https://ops.example.com/hooks/brickship", "headers": {"x-token": "t"}}),
+        ),
+    );
     let (req, body) = http_json(&m);
     assert!(req.headers.contains(&("x-token".to_owned(), "t".to_owned())));
     assert_eq!(body["event"], "failed");
@@ -190,9 +255,20 @@ fn webhook() {
 
 #[test]
 fn email() {
-    let m = render("email", event(EventKind::RolledBack, json!({"to": ["data-engineering@company.com"], "subject_prefix": "[deploy]"})));
-    let Some(Message::Email(mail)) = m.first() else { panic!("expected an email, got {m:?}") };
+    let m = render(
+        "email",
+        event(
+            EventKind::RolledBack,
+            json!({"to": ["data-engineering@company.com"], "subject_prefix": "[deploy]"}),
+        ),
+    );
+    let Some(Message::Email(mail)) = m.first() else {
+        panic!("expected an email, got {m:?}")
+    };
     assert_eq!(mail.to, ["data-engineering@company.com"]);
-    assert_eq!(mail.subject, "[deploy] customer-360 → prod: deployment rolled back");
+    assert_eq!(
+        mail.subject,
+        "[deploy] customer-360 → prod: deployment rolled back"
+    );
     assert!(mail.text.contains("Job:          4242"), "{}", mail.text);
 }

@@ -22,7 +22,11 @@ pub const MONDAY_NOON_MS: u64 = 1_767_614_400_000;
 
 /// A runtime with a hand-driven epoch and no disk cache.
 pub fn runtime() -> PluginRuntime {
-    PluginRuntime::builder().manual_epoch().no_disk_cache().build().expect("runtime")
+    PluginRuntime::builder()
+        .manual_epoch()
+        .no_disk_cache()
+        .build()
+        .expect("runtime")
 }
 
 /// A fixture or built-in component file from the nested build.
@@ -46,7 +50,15 @@ pub fn deployment(environment: &str, config: Value) -> Deployment {
         acl: Some(serde_json::from_str(CUSTOMER_360_ACL).expect("ACL JSON")),
         live: None,
         live_job_id: None,
-        plan: Plan { action: PlanAction::Create, changes: vec![Change { path: String::new(), op: ChangeOp::Add, before: None, after: Some(json!({})) }] },
+        plan: Plan {
+            action: PlanAction::Create,
+            changes: vec![Change {
+                path: String::new(),
+                op: ChangeOp::Add,
+                before: None,
+                after: Some(json!({})),
+            }],
+        },
         config,
         now_ms: MONDAY_NOON_MS,
     }
@@ -73,11 +85,17 @@ pub fn update(environment: &str, config: Value) -> Deployment {
 
 /// Run `call` on another thread while advancing the runtime's epoch by hand until it returns
 /// (no sleeping; fails if it has not returned after a generous wall-clock bound).
-pub fn with_epoch_driven<T: Send + 'static>(runtime: &PluginRuntime, call: impl FnOnce() -> T + Send + 'static) -> T {
+pub fn with_epoch_driven<T: Send + 'static>(
+    runtime: &PluginRuntime,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let handle = std::thread::spawn(call);
     let give_up = Instant::now() + Duration::from_secs(120);
     while !handle.is_finished() {
-        assert!(Instant::now() < give_up, "the call did not return although the epoch kept advancing");
+        assert!(
+            Instant::now() < give_up,
+            "the call did not return although the epoch kept advancing"
+        );
         runtime.increment_epoch();
         std::thread::yield_now();
     }

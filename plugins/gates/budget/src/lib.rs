@@ -52,7 +52,10 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
         problems.push(config::problem("/warn_at_percent", "must be between 0 and 100"));
     }
     if c.currency.len() != 3 {
-        problems.push(config::problem("/currency", "must be an ISO 4217 code such as USD"));
+        problems.push(config::problem(
+            "/currency",
+            "must be an ISO 4217 code such as USD",
+        ));
     }
     if problems.is_empty() { Ok(c) } else { Err(problems) }
 }
@@ -67,7 +70,8 @@ impl brickship_plugin_sdk::Gate for Budget {
             PluginKind::Gate,
             "Fails when the estimated monthly cost exceeds the budget, warns near it, and is inconclusive (configurable) without an estimate.",
         );
-        info.config_example = Some(r#"{"monthly_budget": 5000, "currency": "USD", "warn_at_percent": 80}"#.to_owned());
+        info.config_example =
+            Some(r#"{"monthly_budget": 5000, "currency": "USD", "warn_at_percent": 80}"#.to_owned());
         info
     }
 
@@ -76,17 +80,24 @@ impl brickship_plugin_sdk::Gate for Budget {
     }
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
-        let config =
-            parse_config(&input.deployment.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config = parse_config(&input.deployment.config)
+            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         let budget = config.monthly_budget;
         let Some(cost) = input.cost else {
-            let finding = Finding::warning("no-estimate", "no cost estimate is available, so the budget cannot be checked");
+            let finding = Finding::warning(
+                "no-estimate",
+                "no cost estimate is available, so the budget cannot be checked",
+            );
             let (decision, summary) = match config.when_unknown {
                 WhenUnknown::Inconclusive => (Decision::Inconclusive, "no cost estimate"),
                 WhenUnknown::Warn => (Decision::Warn, "no cost estimate"),
                 WhenUnknown::Pass => (Decision::Pass, "no cost estimate (allowed)"),
             };
-            return Ok(Verdict { decision, summary: summary.to_owned(), findings: vec![finding] });
+            return Ok(Verdict {
+                decision,
+                summary: summary.to_owned(),
+                findings: vec![finding],
+            });
         };
         if !cost.currency.eq_ignore_ascii_case(&config.currency) {
             return Ok(Verdict {
@@ -94,7 +105,10 @@ impl brickship_plugin_sdk::Gate for Budget {
                 summary: "currency mismatch".to_owned(),
                 findings: vec![Finding::warning(
                     "currency-mismatch",
-                    format!("the estimate is in {} but the budget is in {}", cost.currency, config.currency),
+                    format!(
+                        "the estimate is in {} but the budget is in {}",
+                        cost.currency, config.currency
+                    ),
                 )],
             });
         }
@@ -111,7 +125,10 @@ impl brickship_plugin_sdk::Gate for Budget {
         } else {
             vec![Finding::info("within-budget", detail)]
         };
-        Ok(Verdict::from_findings(findings, &format!("{percent:.0}% of the monthly budget")))
+        Ok(Verdict::from_findings(
+            findings,
+            &format!("{percent:.0}% of the monthly budget"),
+        ))
     }
 }
 
@@ -146,21 +163,37 @@ mod tests {
         assert_eq!(eval(c, Some(850.0)).decision, Decision::Warn);
         let v = eval(c, Some(1200.0));
         assert_eq!(v.decision, Decision::Fail);
-        assert!(v.findings[0].message.contains("1200.00 USD/month"), "{}", v.findings[0].message);
+        assert!(
+            v.findings[0].message.contains("1200.00 USD/month"),
+            "{}",
+            v.findings[0].message
+        );
         assert_eq!(v.summary, "1 problem found");
     }
 
     #[test]
     fn no_estimate_follows_when_unknown() {
-        assert_eq!(eval(r#"{"monthly_budget": 1000}"#, None).decision, Decision::Inconclusive);
-        assert_eq!(eval(r#"{"monthly_budget": 1000, "when_unknown": "pass"}"#, None).decision, Decision::Pass);
-        assert_eq!(eval(r#"{"monthly_budget": 1000, "currency": "EUR"}"#, Some(1.0)).decision, Decision::Inconclusive);
+        assert_eq!(
+            eval(r#"{"monthly_budget": 1000}"#, None).decision,
+            Decision::Inconclusive
+        );
+        assert_eq!(
+            eval(r#"{"monthly_budget": 1000, "when_unknown": "pass"}"#, None).decision,
+            Decision::Pass
+        );
+        assert_eq!(
+            eval(r#"{"monthly_budget": 1000, "currency": "EUR"}"#, Some(1.0)).decision,
+            Decision::Inconclusive
+        );
     }
 
     #[test]
     fn validates_config() {
         let p = Budget::validate_config(r#"{"monthly_budget": -1, "warn_at_percent": 120}"#).unwrap_err();
         assert_eq!(p.len(), 2);
-        assert_eq!(Budget::validate_config("{}").unwrap_err()[0].message, "missing field `monthly_budget`");
+        assert_eq!(
+            Budget::validate_config("{}").unwrap_err()[0].message,
+            "missing field `monthly_budget`"
+        );
     }
 }

@@ -11,7 +11,9 @@
 //! ```
 
 use brickship_plugin_sdk::config;
-use brickship_plugin_sdk::types::{ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict};
+use brickship_plugin_sdk::types::{
+    ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict,
+};
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime as Zoned};
@@ -45,8 +47,17 @@ struct RawWindow {
 
 #[derive(Debug)]
 enum Window {
-    Weekly { days: Vec<Weekday>, from: Time, to: Time, reason: String },
-    Dates { from: Date, to: Date, reason: String },
+    Weekly {
+        days: Vec<Weekday>,
+        from: Time,
+        to: Time,
+        reason: String,
+    },
+    Dates {
+        from: Date,
+        to: Date,
+        reason: String,
+    },
 }
 
 struct Config {
@@ -72,11 +83,20 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
     let raw: RawConfig = config::parse(text)?;
     let mut problems = Vec::new();
     let tz = TimeZone::get(&raw.timezone).unwrap_or_else(|_| {
-        problems.push(config::problem("/timezone", format!("unknown time zone `{}`; use an IANA name such as `Europe/Berlin`", raw.timezone)));
+        problems.push(config::problem(
+            "/timezone",
+            format!(
+                "unknown time zone `{}`; use an IANA name such as `Europe/Berlin`",
+                raw.timezone
+            ),
+        ));
         TimeZone::UTC
     });
     if raw.environments.is_empty() {
-        problems.push(config::problem("/environments", "name at least one environment to freeze"));
+        problems.push(config::problem(
+            "/environments",
+            "name at least one environment to freeze",
+        ));
     }
     if raw.windows.is_empty() {
         problems.push(config::problem("/windows", "give at least one window"));
@@ -87,7 +107,14 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
         match (&w.from_date, &w.to_date, &w.from, &w.to) {
             (Some(fd), Some(td), None, None) if w.days.is_empty() => {
                 let parse = |s: &str, field: &str, problems: &mut Vec<ConfigProblem>| {
-                    s.parse::<Date>().map_err(|_| problems.push(config::problem(at(field), format!("`{s}` is not a date like 2026-12-24")))).ok()
+                    s.parse::<Date>()
+                        .map_err(|_| {
+                            problems.push(config::problem(
+                                at(field),
+                                format!("`{s}` is not a date like 2026-12-24"),
+                            ))
+                        })
+                        .ok()
                 };
                 let from = parse(fd, "from_date", &mut problems);
                 let to = parse(td, "to_date", &mut problems);
@@ -95,12 +122,23 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
                     if to < from {
                         problems.push(config::problem(at("to_date"), "ends before it starts"));
                     }
-                    windows.push(Window::Dates { from, to, reason: w.reason });
+                    windows.push(Window::Dates {
+                        from,
+                        to,
+                        reason: w.reason,
+                    });
                 }
             }
             (None, None, Some(f), Some(t)) => {
                 let parse = |s: &str, field: &str, problems: &mut Vec<ConfigProblem>| {
-                    s.parse::<Time>().map_err(|_| problems.push(config::problem(at(field), format!("`{s}` is not a time like 18:30")))).ok()
+                    s.parse::<Time>()
+                        .map_err(|_| {
+                            problems.push(config::problem(
+                                at(field),
+                                format!("`{s}` is not a time like 18:30"),
+                            ))
+                        })
+                        .ok()
                 };
                 let from = parse(f, "from", &mut problems);
                 let to = parse(t, "to", &mut problems);
@@ -108,14 +146,22 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
                 for (j, d) in w.days.iter().enumerate() {
                     match weekday(d) {
                         Some(day) => days.push(day),
-                        None => problems.push(config::problem(format!("/windows/{i}/days/{j}"), format!("`{d}` is not a weekday (mon..sun)"))),
+                        None => problems.push(config::problem(
+                            format!("/windows/{i}/days/{j}"),
+                            format!("`{d}` is not a weekday (mon..sun)"),
+                        )),
                     }
                 }
                 if w.days.is_empty() {
                     problems.push(config::problem(at("days"), "a weekly window needs `days`"));
                 }
                 if let (Some(from), Some(to)) = (from, to) {
-                    windows.push(Window::Weekly { days, from, to, reason: w.reason });
+                    windows.push(Window::Weekly {
+                        days,
+                        from,
+                        to,
+                        reason: w.reason,
+                    });
                 }
             }
             _ => problems.push(config::problem(
@@ -124,7 +170,15 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
             )),
         }
     }
-    if problems.is_empty() { Ok(Config { environments: raw.environments, tz, windows }) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(Config {
+            environments: raw.environments,
+            tz,
+            windows,
+        })
+    } else {
+        Err(problems)
+    }
 }
 
 impl Window {
@@ -145,12 +199,29 @@ impl Window {
     fn describe(&self) -> String {
         let (text, reason) = match self {
             Window::Dates { from, to, reason } => (format!("{from} to {to}"), reason),
-            Window::Weekly { days, from, to, reason } => {
+            Window::Weekly {
+                days,
+                from,
+                to,
+                reason,
+            } => {
                 let days: Vec<String> = days.iter().map(|d| format!("{d:?}")).collect();
-                (format!("{} {}-{}", days.join("/"), from.strftime("%H:%M"), to.strftime("%H:%M")), reason)
+                (
+                    format!(
+                        "{} {}-{}",
+                        days.join("/"),
+                        from.strftime("%H:%M"),
+                        to.strftime("%H:%M")
+                    ),
+                    reason,
+                )
             }
         };
-        if reason.is_empty() { text } else { format!("{text} ({reason})") }
+        if reason.is_empty() {
+            text
+        } else {
+            format!("{text} ({reason})")
+        }
     }
 }
 
@@ -177,11 +248,16 @@ impl brickship_plugin_sdk::Gate for FreezeWindow {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let config = parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config =
+            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         if !config.environments.contains(&d.environment) {
-            return Ok(Verdict::pass(format!("no freeze windows for `{}`", d.environment)));
+            return Ok(Verdict::pass(format!(
+                "no freeze windows for `{}`",
+                d.environment
+            )));
         }
-        let now_ms = i64::try_from(d.now_ms).map_err(|_| PluginError::new("bad-input", "now-ms is out of range"))?;
+        let now_ms =
+            i64::try_from(d.now_ms).map_err(|_| PluginError::new("bad-input", "now-ms is out of range"))?;
         let now = Timestamp::from_millisecond(now_ms)
             .map_err(|e| PluginError::new("bad-input", format!("now-ms is not a valid instant: {e}")))?
             .to_zoned_datetime(config.tz.clone());
@@ -234,13 +310,21 @@ mod tests {
         assert_eq!(eval(config, "prod", friday_1330_utc).decision, Decision::Pass);
         let v = eval(config, "prod", friday_1330_utc + HOUR); // 15:30 Berlin
         assert_eq!(v.decision, Decision::Fail);
-        assert!(v.findings[0].message.contains("Fri 2026-01-09 15:30 CET"), "{}", v.findings[0].message);
-        assert_eq!(eval(config, "dev", friday_1330_utc + HOUR).decision, Decision::Pass);
+        assert!(
+            v.findings[0].message.contains("Fri 2026-01-09 15:30 CET"),
+            "{}",
+            v.findings[0].message
+        );
+        assert_eq!(
+            eval(config, "dev", friday_1330_utc + HOUR).decision,
+            Decision::Pass
+        );
     }
 
     #[test]
     fn overnight_window_spans_midnight() {
-        let config = r#"{"environments": ["prod"], "windows": [{"days": ["mon"], "from": "22:00", "to": "06:00"}]}"#;
+        let config =
+            r#"{"environments": ["prod"], "windows": [{"days": ["mon"], "from": "22:00", "to": "06:00"}]}"#;
         let monday_23 = MONDAY_NOON_MS + 11 * HOUR;
         let tuesday_05 = MONDAY_NOON_MS + 17 * HOUR;
         let tuesday_07 = MONDAY_NOON_MS + 19 * HOUR;
@@ -254,7 +338,10 @@ mod tests {
     fn date_range_is_inclusive() {
         let config = r#"{"environments": ["prod"], "windows": [{"from_date": "2026-01-01", "to_date": "2026-01-05", "reason": "new year"}]}"#;
         assert_eq!(eval(config, "prod", MONDAY_NOON_MS).decision, Decision::Fail);
-        assert_eq!(eval(config, "prod", MONDAY_NOON_MS + DAY).decision, Decision::Pass);
+        assert_eq!(
+            eval(config, "prod", MONDAY_NOON_MS + DAY).decision,
+            Decision::Pass
+        );
     }
 
     #[test]
@@ -262,6 +349,9 @@ mod tests {
         let p = FreezeWindow::validate_config(r#"{"environments": ["prod"], "timezone": "Mars/Base", "windows": [{"days": ["fry"], "from": "25:00", "to": "10:00"}]}"#).unwrap_err();
         let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["/timezone", "/windows/0/from", "/windows/0/days/0"]);
-        assert!(FreezeWindow::validate_config(r#"{"environments": ["prod"], "windows": [{"from": "10:00"}]}"#).is_err());
+        assert!(
+            FreezeWindow::validate_config(r#"{"environments": ["prod"], "windows": [{"from": "10:00"}]}"#)
+                .is_err()
+        );
     }
 }

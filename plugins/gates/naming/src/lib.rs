@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::settings::JobSettings;
-use brickship_plugin_sdk::types::{ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict};
+use brickship_plugin_sdk::types::{
+    ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict,
+};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -27,7 +29,10 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 fn parse_config(text: &str) -> Result<BTreeMap<String, (String, Regex)>, Vec<ConfigProblem>> {
     let c: Config = config::parse(text)?;
     if c.patterns.is_empty() {
-        return Err(vec![config::problem("/patterns", "give at least one pattern (use `*` for every environment)")]);
+        return Err(vec![config::problem(
+            "/patterns",
+            "give at least one pattern (use `*` for every environment)",
+        )]);
     }
     let mut problems = Vec::new();
     let mut out = BTreeMap::new();
@@ -38,11 +43,18 @@ fn parse_config(text: &str) -> Result<BTreeMap<String, (String, Regex)>, Vec<Con
             }
             Err(e) => problems.push(config::problem(
                 format!("/patterns/{}", config::escape(&env)),
-                format!("`{pattern}` is not a valid regular expression: {}", e.to_string().lines().last().unwrap_or("")),
+                format!(
+                    "`{pattern}` is not a valid regular expression: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                ),
             )),
         }
     }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 struct Naming;
@@ -55,7 +67,8 @@ impl brickship_plugin_sdk::Gate for Naming {
             PluginKind::Gate,
             "Fails when the job name does not match the environment's pattern (a whole-name regular expression; `*` is the default).",
         );
-        info.config_example = Some(r#"{"patterns": {"prod": "[a-z0-9-]+-prod", "*": "[a-z0-9-]+"}}"#.to_owned());
+        info.config_example =
+            Some(r#"{"patterns": {"prod": "[a-z0-9-]+-prod", "*": "[a-z0-9-]+"}}"#.to_owned());
         info
     }
 
@@ -65,10 +78,14 @@ impl brickship_plugin_sdk::Gate for Naming {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let patterns = parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let patterns =
+            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         let Some((pattern, re)) = patterns.get(&d.environment).or_else(|| patterns.get("*")) else {
             let mut v = Verdict::pass(format!("no naming pattern for `{}`", d.environment));
-            v.findings.push(Finding::info("no-pattern", format!("no pattern applies to environment `{}`", d.environment)));
+            v.findings.push(Finding::info(
+                "no-pattern",
+                format!("no pattern applies to environment `{}`", d.environment),
+            ));
             return Ok(v);
         };
         let settings = JobSettings::parse(&d.desired)?;
@@ -77,13 +94,19 @@ impl brickship_plugin_sdk::Gate for Naming {
             Some(name) if !re.is_match(name) => vec![
                 Finding::error(
                     "bad-name",
-                    format!("job name `{name}` does not match `{pattern}` required in `{}`", d.environment),
+                    format!(
+                        "job name `{name}` does not match `{pattern}` required in `{}`",
+                        d.environment
+                    ),
                 )
                 .at("/name"),
             ],
             Some(_) => Vec::new(),
         };
-        Ok(Verdict::from_findings(findings, "the job name follows the convention"))
+        Ok(Verdict::from_findings(
+            findings,
+            "the job name follows the convention",
+        ))
     }
 }
 
@@ -106,7 +129,10 @@ mod tests {
 
     #[test]
     fn customer_360_prod_name_matches_prod_and_not_dev() {
-        assert_eq!(eval("prod", testing::CUSTOMER_360_SETTINGS).decision, Decision::Pass);
+        assert_eq!(
+            eval("prod", testing::CUSTOMER_360_SETTINGS).decision,
+            Decision::Pass
+        );
         let v = eval("dev", testing::CUSTOMER_360_SETTINGS);
         assert_eq!(v.decision, Decision::Fail);
         assert_eq!(v.findings[0].path.as_deref(), Some("/name"));

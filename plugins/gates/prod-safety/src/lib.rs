@@ -13,7 +13,9 @@
 
 use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::settings::{Acl, JobSettings, Principal};
-use brickship_plugin_sdk::types::{ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict};
+use brickship_plugin_sdk::types::{
+    ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -33,7 +35,10 @@ fn default_envs() -> Vec<String> {
 fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
     let c: Config = config::parse(text)?;
     if c.environments.is_empty() {
-        return Err(vec![config::problem("/environments", "name at least one production environment")]);
+        return Err(vec![config::problem(
+            "/environments",
+            "name at least one production environment",
+        )]);
     }
     Ok(c)
 }
@@ -59,10 +64,14 @@ impl brickship_plugin_sdk::Gate for ProdSafety {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let config = parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
-        if !config.environments.iter().any(|e| *e == d.environment) {
+        let config =
+            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        if !config.environments.contains(&d.environment) {
             let mut v = Verdict::pass(format!("`{}` is not a production environment", d.environment));
-            v.findings.push(Finding::info("not-production", "prod-safety checks apply only to production environments"));
+            v.findings.push(Finding::info(
+                "not-production",
+                "prod-safety checks apply only to production environments",
+            ));
             return Ok(v);
         }
         let settings = JobSettings::parse(&d.desired)?;
@@ -83,15 +92,21 @@ impl brickship_plugin_sdk::Gate for ProdSafety {
             }
             match task.timeout_seconds() {
                 None | Some(0) => findings.push(
-                    Finding::error("missing-timeout", format!("task `{key}` has no `timeout_seconds`; a hung task would run forever"))
-                        .at(task.pointer("timeout_seconds")),
+                    Finding::error(
+                        "missing-timeout",
+                        format!("task `{key}` has no `timeout_seconds`; a hung task would run forever"),
+                    )
+                    .at(task.pointer("timeout_seconds")),
                 ),
                 Some(_) => {}
             }
             if task.max_retries().is_none() {
                 findings.push(
-                    Finding::error("missing-max-retries", format!("task `{key}` does not set `max_retries`"))
-                        .at(task.pointer("max_retries")),
+                    Finding::error(
+                        "missing-max-retries",
+                        format!("task `{key}` does not set `max_retries`"),
+                    )
+                    .at(task.pointer("max_retries")),
                 );
             }
         }
@@ -99,8 +114,11 @@ impl brickship_plugin_sdk::Gate for ProdSafety {
             && schedule.timezone_id().is_none_or(str::is_empty)
         {
             findings.push(
-                Finding::error("schedule-without-timezone", "the schedule has no `timezone_id`; cron times would be ambiguous")
-                    .at("/schedule/timezone_id"),
+                Finding::error(
+                    "schedule-without-timezone",
+                    "the schedule has no `timezone_id`; cron times would be ambiguous",
+                )
+                .at("/schedule/timezone_id"),
             );
         }
         let acl = match &d.acl {
@@ -108,7 +126,11 @@ impl brickship_plugin_sdk::Gate for ProdSafety {
             None => settings.embedded_acl(),
         };
         let owner_finding = |code: &str, message: String| {
-            if config.allow_user_owner { Finding::warning(code, message) } else { Finding::error(code, message) }
+            if config.allow_user_owner {
+                Finding::warning(code, message)
+            } else {
+                Finding::error(code, message)
+            }
         };
         match acl {
             None => findings.push(Finding::warning(
@@ -142,7 +164,10 @@ impl brickship_plugin_sdk::Gate for ProdSafety {
                 }
             }
         }
-        Ok(Verdict::from_findings(findings, "the job meets the production safety rules"))
+        Ok(Verdict::from_findings(
+            findings,
+            "the job meets the production safety rules",
+        ))
     }
 }
 
@@ -156,7 +181,10 @@ mod tests {
     use brickship_plugin_sdk::types::{Decision, GatePoint, Severity};
 
     fn codes(v: &Verdict) -> Vec<(&str, Option<&str>)> {
-        v.findings.iter().map(|f| (f.code.as_str(), f.path.as_deref())).collect()
+        v.findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.path.as_deref()))
+            .collect()
     }
 
     #[test]
@@ -185,7 +213,12 @@ mod tests {
         let v = ProdSafety::evaluate(testing::gate_input(d, GatePoint::PreDeploy)).unwrap();
         assert_eq!(v.decision, Decision::Pass, "{v:?}");
         let dev = testing::deployment("dev", testing::CUSTOMER_360_SETTINGS);
-        assert_eq!(ProdSafety::evaluate(testing::gate_input(dev, GatePoint::PreDeploy)).unwrap().decision, Decision::Pass);
+        assert_eq!(
+            ProdSafety::evaluate(testing::gate_input(dev, GatePoint::PreDeploy))
+                .unwrap()
+                .decision,
+            Decision::Pass
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::settings::JobSettings;
-use brickship_plugin_sdk::types::{ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict};
+use brickship_plugin_sdk::types::{
+    ConfigProblem, Finding, GateInput, PluginError, PluginInfo, PluginKind, Verdict,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -38,7 +40,10 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
         }
     }
     if c.tags.is_empty() && c.environments.values().all(Vec::is_empty) {
-        problems.push(config::problem("", "name at least one tag in `tags` or `environments.<name>`"));
+        problems.push(config::problem(
+            "",
+            "name at least one tag in `tags` or `environments.<name>`",
+        ));
     }
     if problems.is_empty() { Ok(c) } else { Err(problems) }
 }
@@ -53,7 +58,8 @@ impl brickship_plugin_sdk::Gate for RequiredTags {
             PluginKind::Gate,
             "Fails when the job lacks a required tag (or has it empty). Tags can be required everywhere or per environment.",
         );
-        info.config_example = Some(r#"{"tags": ["owner", "pipeline"], "environments": {"prod": ["sla"]}}"#.to_owned());
+        info.config_example =
+            Some(r#"{"tags": ["owner", "pipeline"], "environments": {"prod": ["sla"]}}"#.to_owned());
         info.config_schema = Some(
             r#"{"type":"object","additionalProperties":false,"properties":{"tags":{"type":"array","items":{"type":"string","minLength":1}},"environments":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string","minLength":1}}}}}"#.to_owned(),
         );
@@ -66,8 +72,8 @@ impl brickship_plugin_sdk::Gate for RequiredTags {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let config = parse_config(&d.config)
-            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config =
+            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         let settings = JobSettings::parse(&d.desired)?;
         let mut required: Vec<&str> = config.tags.iter().map(String::as_str).collect();
         if let Some(extra) = config.environments.get(&d.environment) {
@@ -80,16 +86,21 @@ impl brickship_plugin_sdk::Gate for RequiredTags {
             let path = format!("/tags/{}", config::escape(key));
             match settings.tag(key) {
                 None => findings.push(
-                    Finding::error("missing-tag", format!("the job has no `{key}` tag, required in `{}`", d.environment))
-                        .at("/tags"),
+                    Finding::error(
+                        "missing-tag",
+                        format!("the job has no `{key}` tag, required in `{}`", d.environment),
+                    )
+                    .at("/tags"),
                 ),
-                Some(v) if v.trim().is_empty() => {
-                    findings.push(Finding::error("empty-tag", format!("the job's `{key}` tag is empty")).at(path))
-                }
+                Some(v) if v.trim().is_empty() => findings
+                    .push(Finding::error("empty-tag", format!("the job's `{key}` tag is empty")).at(path)),
                 Some(_) => {}
             }
         }
-        Ok(Verdict::from_findings(findings, &format!("all {} required tags present", required.len())))
+        Ok(Verdict::from_findings(
+            findings,
+            &format!("all {} required tags present", required.len()),
+        ))
     }
 }
 
@@ -110,7 +121,11 @@ mod tests {
 
     #[test]
     fn passes_when_customer_360_has_its_tags() {
-        let v = eval("prod", r#"{"tags": ["owner", "pipeline"], "environments": {"prod": ["sla"]}}"#, testing::CUSTOMER_360_SETTINGS);
+        let v = eval(
+            "prod",
+            r#"{"tags": ["owner", "pipeline"], "environments": {"prod": ["sla"]}}"#,
+            testing::CUSTOMER_360_SETTINGS,
+        );
         assert_eq!(v.decision, Decision::Pass, "{v:?}");
         assert_eq!(v.summary, "all 3 required tags present");
     }
@@ -121,8 +136,15 @@ mod tests {
         let settings = r#"{"name": "x", "tags": {"owner": "data", "team": " "}}"#;
         let v = eval("prod", config, settings);
         assert_eq!(v.decision, Decision::Fail);
-        let codes: Vec<_> = v.findings.iter().map(|f| (f.code.as_str(), f.path.as_deref())).collect();
-        assert_eq!(codes, [("missing-tag", Some("/tags")), ("empty-tag", Some("/tags/team"))]);
+        let codes: Vec<_> = v
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.path.as_deref()))
+            .collect();
+        assert_eq!(
+            codes,
+            [("missing-tag", Some("/tags")), ("empty-tag", Some("/tags/team"))]
+        );
         assert_eq!(eval("dev", config, settings).decision, Decision::Pass);
     }
 
@@ -130,7 +152,13 @@ mod tests {
     fn validates_config() {
         assert!(RequiredTags::validate_config(r#"{"tags": ["a"]}"#).is_ok());
         assert_eq!(RequiredTags::validate_config(r#"{}"#).unwrap_err()[0].path, "");
-        assert_eq!(RequiredTags::validate_config(r#"{"environments": {"prod": ["", "x"]}}"#).unwrap_err()[0].path, "/environments/prod/0");
-        assert_eq!(RequiredTags::validate_config(r#"{"tags": "owner"}"#).unwrap_err()[0].path, "/tags");
+        assert_eq!(
+            RequiredTags::validate_config(r#"{"environments": {"prod": ["", "x"]}}"#).unwrap_err()[0].path,
+            "/environments/prod/0"
+        );
+        assert_eq!(
+            RequiredTags::validate_config(r#"{"tags": "owner"}"#).unwrap_err()[0].path,
+            "/tags"
+        );
     }
 }

@@ -6,7 +6,9 @@
 
 use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::notify;
-use brickship_plugin_sdk::types::{ConfigProblem, Email, Event, EventKind, Message, PluginError, PluginInfo, PluginKind};
+use brickship_plugin_sdk::types::{
+    ConfigProblem, Email, Event, EventKind, Message, PluginError, PluginInfo, PluginKind,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -33,13 +35,23 @@ fn parse_config(text: &str) -> Result<(RawConfig, Vec<EventKind>), Vec<ConfigPro
     }
     for (field, list) in [("to", &raw.to), ("cc", &raw.cc)] {
         for (i, a) in list.iter().enumerate() {
-            let ok = a.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.')) && !a.contains(char::is_whitespace);
+            let ok = a
+                .split_once('@')
+                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'))
+                && !a.contains(char::is_whitespace);
             if !ok {
-                problems.push(config::problem(format!("/{field}/{i}"), format!("`{a}` is not an email address")));
+                problems.push(config::problem(
+                    format!("/{field}/{i}"),
+                    format!("`{a}` is not an email address"),
+                ));
             }
         }
     }
-    if problems.is_empty() { Ok((raw, events)) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok((raw, events))
+    } else {
+        Err(problems)
+    }
 }
 
 fn text(e: &Event) -> String {
@@ -80,7 +92,10 @@ impl brickship_plugin_sdk::Notifier for EmailNotifier {
             PluginKind::Notifier,
             "Emails a plain-text summary of each deployment event to the configured recipients.",
         );
-        info.config_example = Some(r#"{"to": ["data-engineering@company.com"], "events": ["succeeded", "failed", "rolled-back"]}"#.to_owned());
+        info.config_example = Some(
+            r#"{"to": ["data-engineering@company.com"], "events": ["succeeded", "failed", "rolled-back"]}"#
+                .to_owned(),
+        );
         info
     }
 
@@ -89,12 +104,21 @@ impl brickship_plugin_sdk::Notifier for EmailNotifier {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let (c, events) = parse_config(&e.deployment.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let (c, events) = parse_config(&e.deployment.config)
+            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         if !events.contains(&e.kind) {
             return Ok(Vec::new());
         }
-        let subject = format!("{} {}", c.subject_prefix, notify::title(&e)).trim().to_owned();
-        Ok(vec![Message::Email(Email { to: c.to, cc: c.cc, subject, text: text(&e), html: None })])
+        let subject = format!("{} {}", c.subject_prefix, notify::title(&e))
+            .trim()
+            .to_owned();
+        Ok(vec![Message::Email(Email {
+            to: c.to,
+            cc: c.cc,
+            subject,
+            text: text(&e),
+            html: None,
+        })])
     }
 }
 
@@ -110,21 +134,35 @@ mod tests {
     #[test]
     fn renders_subject_and_body() {
         let mut d = testing::customer_360_prod();
-        d.config = r#"{"to": ["data-engineering@company.com"], "cc": ["data-platform-oncall@company.com"]}"#.into();
+        d.config =
+            r#"{"to": ["data-engineering@company.com"], "cc": ["data-platform-oncall@company.com"]}"#.into();
         let mut e = testing::event(EventKind::Failed, d, "reset-job failed: bad cluster");
-        e.findings.push(Finding::error("missing-timeout", "task has no timeout").at("/tasks/4/timeout_seconds"));
+        e.findings
+            .push(Finding::error("missing-timeout", "task has no timeout").at("/tasks/4/timeout_seconds"));
         let m = EmailNotifier::render(e).unwrap();
-        let Message::Email(mail) = &m[0] else { panic!("expected email") };
+        let Message::Email(mail) = &m[0] else {
+            panic!("expected email")
+        };
         assert_eq!(mail.subject, "[brickship] customer-360 → prod: deployment failed");
         assert_eq!(mail.cc, ["data-platform-oncall@company.com"]);
         assert!(mail.text.contains("Environment:  prod\n"));
-        assert!(mail.text.contains("  - missing-timeout: task has no timeout (/tasks/4/timeout_seconds)\n"));
+        assert!(
+            mail.text
+                .contains("  - missing-timeout: task has no timeout (/tasks/4/timeout_seconds)\n")
+        );
     }
 
     #[test]
     fn validates_addresses() {
-        let p = EmailNotifier::validate_config(r#"{"to": ["nobody", "a@b.c"], "cc": ["x y@z.com"]}"#).unwrap_err();
-        assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["/to/0", "/cc/0"]);
-        assert_eq!(EmailNotifier::validate_config(r#"{"to": []}"#).unwrap_err()[0].path, "/to");
+        let p = EmailNotifier::validate_config(r#"{"to": ["nobody", "a@b.c"], "cc": ["x y@z.com"]}"#)
+            .unwrap_err();
+        assert_eq!(
+            p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+            ["/to/0", "/cc/0"]
+        );
+        assert_eq!(
+            EmailNotifier::validate_config(r#"{"to": []}"#).unwrap_err()[0].path,
+            "/to"
+        );
     }
 }

@@ -9,7 +9,9 @@
 
 use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::notify;
-use brickship_plugin_sdk::types::{ConfigProblem, Event, EventKind, HttpRequest, Message, PluginError, PluginInfo, PluginKind};
+use brickship_plugin_sdk::types::{
+    ConfigProblem, Event, EventKind, HttpRequest, Message, PluginError, PluginInfo, PluginKind,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,19 +44,41 @@ struct Config {
 fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
     let raw: RawConfig = config::parse(text)?;
     let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    let trigger_on = notify::parse_events(Some(raw.trigger_on.as_deref().unwrap_or(&names(&["failed", "rolled-back", "gate-failed"]))), "/trigger_on")?;
-    let resolve_on = notify::parse_events(Some(raw.resolve_on.as_deref().unwrap_or(&names(&["succeeded"]))), "/resolve_on")?;
+    let trigger_on = notify::parse_events(
+        Some(
+            raw.trigger_on
+                .as_deref()
+                .unwrap_or(&names(&["failed", "rolled-back", "gate-failed"])),
+        ),
+        "/trigger_on",
+    )?;
+    let resolve_on = notify::parse_events(
+        Some(raw.resolve_on.as_deref().unwrap_or(&names(&["succeeded"]))),
+        "/resolve_on",
+    )?;
     let mut problems = Vec::new();
     if raw.routing_key.len() != 32 {
-        problems.push(config::problem("/routing_key", "a PagerDuty integration (routing) key has 32 characters"));
+        problems.push(config::problem(
+            "/routing_key",
+            "a PagerDuty integration (routing) key has 32 characters",
+        ));
     }
     if let Some(s) = &raw.severity
         && !["critical", "error", "warning", "info"].contains(&s.as_str())
     {
-        problems.push(config::problem("/severity", "must be critical, error, warning or info"));
+        problems.push(config::problem(
+            "/severity",
+            "must be critical, error, warning or info",
+        ));
     }
     if problems.is_empty() {
-        Ok(Config { routing_key: raw.routing_key, trigger_on, resolve_on, source: raw.source, severity: raw.severity })
+        Ok(Config {
+            routing_key: raw.routing_key,
+            trigger_on,
+            resolve_on,
+            source: raw.source,
+            severity: raw.severity,
+        })
     } else {
         Err(problems)
     }
@@ -68,7 +92,12 @@ fn dedup_key(e: &Event) -> String {
 fn trigger(e: &Event, c: &Config) -> Value {
     let d = &e.deployment;
     let severity = c.severity.clone().unwrap_or_else(|| {
-        if e.kind == EventKind::GateFailed { "warning" } else { "error" }.to_owned()
+        if e.kind == EventKind::GateFailed {
+            "warning"
+        } else {
+            "error"
+        }
+        .to_owned()
     });
     let mut summary = format!("{}: {}", notify::title(e), e.message);
     if summary.len() > 1024 {
@@ -122,7 +151,10 @@ impl brickship_plugin_sdk::Notifier for PagerDuty {
             PluginKind::Notifier,
             "Triggers a PagerDuty alert (Events API v2) when a deployment fails, rolls back or is refused by a gate, and resolves it when the deployment succeeds.",
         );
-        info.config_example = Some(r#"{"routing_key": "<32-character integration key>", "trigger_on": ["failed", "rolled-back"]}"#.to_owned());
+        info.config_example = Some(
+            r#"{"routing_key": "<32-character integration key>", "trigger_on": ["failed", "rolled-back"]}"#
+                .to_owned(),
+        );
         info
     }
 
@@ -131,7 +163,8 @@ impl brickship_plugin_sdk::Notifier for PagerDuty {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let c = parse_config(&e.deployment.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let c = parse_config(&e.deployment.config)
+            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         let body = if c.trigger_on.contains(&e.kind) {
             trigger(&e, &c)
         } else if c.resolve_on.contains(&e.kind) {
@@ -165,7 +198,9 @@ mod tests {
     }
 
     fn body(m: &[Message]) -> Value {
-        let Message::Http(req) = &m[0] else { panic!("expected http") };
+        let Message::Http(req) = &m[0] else {
+            panic!("expected http")
+        };
         assert_eq!(req.url, ENQUEUE);
         serde_json::from_str(req.body.as_deref().unwrap()).unwrap()
     }
@@ -178,19 +213,33 @@ mod tests {
         assert_eq!(t["dedup_key"], "brickship/customer-360/prod/dep-test-0001");
         assert_eq!(t["payload"]["severity"], "error");
         assert_eq!(t["payload"]["source"], "brickship");
-        assert_eq!(t["payload"]["summary"], "customer-360 → prod: deployment rolled back: smoke run 88 failed");
+        assert_eq!(
+            t["payload"]["summary"],
+            "customer-360 → prod: deployment rolled back: smoke run 88 failed"
+        );
         assert_eq!(t["payload"]["timestamp"], "2026-01-05T12:00:00Z");
         let r = body(&render(EventKind::Succeeded));
-        assert_eq!(r, json!({"routing_key": KEY, "event_action": "resolve", "dedup_key": "brickship/customer-360/prod/dep-test-0001"}));
+        assert_eq!(
+            r,
+            json!({"routing_key": KEY, "event_action": "resolve", "dedup_key": "brickship/customer-360/prod/dep-test-0001"})
+        );
         assert!(render(EventKind::Started).is_empty());
-        assert_eq!(body(&render(EventKind::GateFailed))["payload"]["severity"], "warning");
+        assert_eq!(
+            body(&render(EventKind::GateFailed))["payload"]["severity"],
+            "warning"
+        );
     }
 
     #[test]
     fn validates_config() {
-        let p = PagerDuty::validate_config(r#"{"routing_key": "short", "severity": "meh", "trigger_on": ["x"]}"#).unwrap_err();
+        let p =
+            PagerDuty::validate_config(r#"{"routing_key": "short", "severity": "meh", "trigger_on": ["x"]}"#)
+                .unwrap_err();
         assert_eq!(p[0].path, "/trigger_on/0");
         let p = PagerDuty::validate_config(r#"{"routing_key": "short", "severity": "meh"}"#).unwrap_err();
-        assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["/routing_key", "/severity"]);
+        assert_eq!(
+            p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+            ["/routing_key", "/severity"]
+        );
     }
 }

@@ -31,9 +31,16 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
     let raw: RawConfig = config::parse(text)?;
     let events = notify::parse_events(raw.events.as_deref(), "/events")?;
     if !raw.webhook_url.starts_with("https://") {
-        return Err(vec![config::problem("/webhook_url", "must be an https:// Slack incoming-webhook URL")]);
+        return Err(vec![config::problem(
+            "/webhook_url",
+            "must be an https:// Slack incoming-webhook URL",
+        )]);
     }
-    Ok(Config { webhook_url: raw.webhook_url, events, mention_on_failure: raw.mention_on_failure })
+    Ok(Config {
+        webhook_url: raw.webhook_url,
+        events,
+        mention_on_failure: raw.mention_on_failure,
+    })
 }
 
 fn icon(kind: EventKind) -> &'static str {
@@ -116,7 +123,8 @@ impl brickship_plugin_sdk::Notifier for Slack {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let config = parse_config(&e.deployment.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config = parse_config(&e.deployment.config)
+            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         if !config.events.contains(&e.kind) {
             return Ok(Vec::new());
         }
@@ -149,21 +157,46 @@ mod tests {
     #[test]
     fn renders_blocks_with_findings_and_a_link() {
         let mut e = event(EventKind::GateFailed);
-        e.findings.push(Finding::error("missing-timeout", "task `x` has no timeout").at("/tasks/4/timeout_seconds"));
+        e.findings.push(
+            Finding::error("missing-timeout", "task `x` has no timeout").at("/tasks/4/timeout_seconds"),
+        );
         let messages = Slack::render(e).unwrap();
-        let Message::Http(req) = &messages[0] else { panic!("expected http") };
+        let Message::Http(req) = &messages[0] else {
+            panic!("expected http")
+        };
         assert_eq!(req.url, "https://hooks.slack.com/services/T/B/X");
         let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
-        assert_eq!(body["blocks"][0]["text"]["text"], ":no_entry: customer-360 → prod: gate failed");
-        assert_eq!(body["blocks"][1]["text"]["text"], "<!here> prod-safety refused the deployment");
-        assert!(body["blocks"][3]["text"]["text"].as_str().unwrap().contains("*missing-timeout*"));
-        assert_eq!(body["blocks"][5]["elements"][0]["url"], "https://example.cloud.databricks.com/jobs/1234");
+        assert_eq!(
+            body["blocks"][0]["text"]["text"],
+            ":no_entry: customer-360 → prod: gate failed"
+        );
+        assert_eq!(
+            body["blocks"][1]["text"]["text"],
+            "<!here> prod-safety refused the deployment"
+        );
+        assert!(
+            body["blocks"][3]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("*missing-timeout*")
+        );
+        assert_eq!(
+            body["blocks"][5]["elements"][0]["url"],
+            "https://example.cloud.databricks.com/jobs/1234"
+        );
     }
 
     #[test]
     fn filters_events_and_validates_config() {
         assert!(Slack::render(event(EventKind::Started)).unwrap().is_empty());
-        assert_eq!(Slack::validate_config(r#"{"webhook_url": "http://x"}"#).unwrap_err()[0].path, "/webhook_url");
-        assert_eq!(Slack::validate_config(r#"{"webhook_url": "https://x", "events": ["boom"]}"#).unwrap_err()[0].path, "/events/0");
+        assert_eq!(
+            Slack::validate_config(r#"{"webhook_url": "http://x"}"#).unwrap_err()[0].path,
+            "/webhook_url"
+        );
+        assert_eq!(
+            Slack::validate_config(r#"{"webhook_url": "https://x", "events": ["boom"]}"#).unwrap_err()[0]
+                .path,
+            "/events/0"
+        );
     }
 }

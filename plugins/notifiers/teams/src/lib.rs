@@ -7,7 +7,9 @@
 
 use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::notify;
-use brickship_plugin_sdk::types::{ConfigProblem, Event, EventKind, HttpRequest, Message, PluginError, PluginInfo, PluginKind};
+use brickship_plugin_sdk::types::{
+    ConfigProblem, Event, EventKind, HttpRequest, Message, PluginError, PluginInfo, PluginKind,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -22,7 +24,10 @@ fn parse_config(text: &str) -> Result<(String, Vec<EventKind>), Vec<ConfigProble
     let raw: RawConfig = config::parse(text)?;
     let events = notify::parse_events(raw.events.as_deref(), "/events")?;
     if !raw.webhook_url.starts_with("https://") {
-        return Err(vec![config::problem("/webhook_url", "must be an https:// Teams webhook URL")]);
+        return Err(vec![config::problem(
+            "/webhook_url",
+            "must be an https:// Teams webhook URL",
+        )]);
     }
     Ok((raw.webhook_url, events))
 }
@@ -91,7 +96,8 @@ impl brickship_plugin_sdk::Notifier for Teams {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let (url, events) = parse_config(&e.deployment.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let (url, events) = parse_config(&e.deployment.config)
+            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         if !events.contains(&e.kind) {
             return Ok(Vec::new());
         }
@@ -118,13 +124,21 @@ mod tests {
         d.config = r#"{"webhook_url": "https://example.webhook.office.com/webhookb2/abc"}"#.into();
         let e = testing::event(EventKind::RolledBack, d, "smoke run failed; restored job 1234");
         let messages = Teams::render(e).unwrap();
-        let Message::Http(req) = &messages[0] else { panic!("expected http") };
+        let Message::Http(req) = &messages[0] else {
+            panic!("expected http")
+        };
         let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
         let content = &body["attachments"][0]["content"];
-        assert_eq!(body["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
+        assert_eq!(
+            body["attachments"][0]["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
         assert_eq!(content["type"], "AdaptiveCard");
         assert_eq!(content["body"][0]["color"], "Attention");
-        assert_eq!(content["body"][0]["text"], "customer-360 → prod: deployment rolled back");
+        assert_eq!(
+            content["body"][0]["text"],
+            "customer-360 → prod: deployment rolled back"
+        );
         assert_eq!(content["body"][2]["facts"][1]["value"], "prod");
         assert_eq!(content["actions"][0]["type"], "Action.OpenUrl");
     }
@@ -132,6 +146,9 @@ mod tests {
     #[test]
     fn validates_config() {
         assert!(Teams::validate_config(r#"{"webhook_url": "https://x"}"#).is_ok());
-        assert_eq!(Teams::validate_config(r#"{}"#).unwrap_err()[0].message, "missing field `webhook_url`");
+        assert_eq!(
+            Teams::validate_config(r#"{}"#).unwrap_err()[0].message,
+            "missing field `webhook_url`"
+        );
     }
 }

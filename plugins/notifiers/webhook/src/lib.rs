@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::notify;
 use brickship_plugin_sdk::types::{
-    ConfigProblem, Event, EventKind, HttpRequest, Message, PlanAction, PluginError, PluginInfo, PluginKind, Severity,
+    ConfigProblem, Event, EventKind, HttpRequest, Message, PlanAction, PluginError, PluginInfo, PluginKind,
+    Severity,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -43,7 +44,11 @@ fn parse_config(text: &str) -> Result<(RawConfig, Vec<EventKind>), Vec<ConfigPro
     if !["POST", "PUT", "PATCH"].contains(&raw.method.as_str()) {
         problems.push(config::problem("/method", "must be POST, PUT or PATCH"));
     }
-    if problems.is_empty() { Ok((raw, events)) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok((raw, events))
+    } else {
+        Err(problems)
+    }
 }
 
 fn body(e: &Event) -> Value {
@@ -102,13 +107,23 @@ impl brickship_plugin_sdk::Notifier for Webhook {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let (c, events) = parse_config(&e.deployment.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let (c, events) = parse_config(&e.deployment.config)
+            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
         if !events.contains(&e.kind) {
             return Ok(Vec::new());
         }
         let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-        headers.extend(c.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("content-type")));
-        Ok(vec![Message::Http(HttpRequest { method: c.method, url: c.url, headers, body: Some(body(&e).to_string()) })])
+        headers.extend(
+            c.headers
+                .into_iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type")),
+        );
+        Ok(vec![Message::Http(HttpRequest {
+            method: c.method,
+            url: c.url,
+            headers,
+            body: Some(body(&e).to_string()),
+        })])
     }
 }
 
@@ -125,9 +140,14 @@ mod tests {
         let mut d = testing::customer_360_prod();
         d.config = r#"{"url": "https://hooks.example.com/b", "method": "PUT", "headers": {"authorization": "Bearer t"}}"#.into();
         let messages = Webhook::render(testing::event(EventKind::Succeeded, d, "updated job 1234")).unwrap();
-        let Message::Http(req) = &messages[0] else { panic!("expected http") };
+        let Message::Http(req) = &messages[0] else {
+            panic!("expected http")
+        };
         assert_eq!(req.method, "PUT");
-        assert_eq!(req.headers[1], ("authorization".to_owned(), "Bearer t".to_owned()));
+        assert_eq!(
+            req.headers[1],
+            ("authorization".to_owned(), "Bearer t".to_owned())
+        );
         let b: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
         assert_eq!(b["event"], "succeeded");
         assert_eq!(b["pipeline"], "customer-360");
@@ -139,6 +159,9 @@ mod tests {
     #[test]
     fn validates_config() {
         let p = Webhook::validate_config(r#"{"url": "ftp://x", "method": "GET"}"#).unwrap_err();
-        assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["/url", "/method"]);
+        assert_eq!(
+            p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+            ["/url", "/method"]
+        );
     }
 }

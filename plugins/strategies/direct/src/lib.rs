@@ -61,7 +61,10 @@ enum State {
 fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
     let c: Config = config::parse(text)?;
     if c.wait_timeout_seconds == 0 {
-        return Err(vec![config::problem("/wait_timeout_seconds", "must be at least 1 second")]);
+        return Err(vec![config::problem(
+            "/wait_timeout_seconds",
+            "must be at least 1 second",
+        )]);
     }
     Ok(c)
 }
@@ -93,7 +96,9 @@ impl brickship_plugin_sdk::Strategy for Direct {
         let config = parse_config(&d.config).map_err(|p| {
             PluginError::new("bad-config", format!("invalid configuration: {}", p[0].message))
         })?;
-        let Some(state) = state else { return Ok(first_step(&d, &config)) };
+        let Some(state) = state else {
+            return Ok(first_step(&d, &config));
+        };
         let state: State = serde_json::from_str(&state)
             .map_err(|e| PluginError::new("bad-state", format!("cannot read my state `{state}`: {e}")))?;
         if let Some(failure) = first_failure(&outcomes) {
@@ -106,7 +111,10 @@ impl brickship_plugin_sdk::Strategy for Direct {
                     _ => None,
                 });
                 let Some(active) = active else {
-                    return Err(PluginError::new("bad-outcomes", "expected the list of active runs"));
+                    return Err(PluginError::new(
+                        "bad-outcomes",
+                        "expected the list of active runs",
+                    ));
                 };
                 if !active.is_empty() {
                     let ids: Vec<String> = active.iter().map(|r| r.run_id.to_string()).collect();
@@ -146,16 +154,32 @@ fn first_step(d: &Deployment, config: &Config) -> StepResult {
         return apply(d, true);
     }
     let timeout_ms = config.wait_timeout_seconds.saturating_mul(1000);
-    let wait = Action::new("wait-active-runs", ActionKind::WaitActiveRuns(WaitActiveRuns { job: JobRef::Live, timeout_ms }));
+    let wait = Action::new(
+        "wait-active-runs",
+        ActionKind::WaitActiveRuns(WaitActiveRuns {
+            job: JobRef::Live,
+            timeout_ms,
+        }),
+    );
     match config.active_runs {
-        ActiveRuns::Wait => StepResult::running(vec![wait], to_json(&State::Drain), "waiting for active runs to finish"),
+        ActiveRuns::Wait => StepResult::running(
+            vec![wait],
+            to_json(&State::Drain),
+            "waiting for active runs to finish",
+        ),
         ActiveRuns::Cancel => StepResult::running(
-            vec![Action::new("cancel-active-runs", ActionKind::CancelActiveRuns(JobRef::Live)), wait],
+            vec![
+                Action::new("cancel-active-runs", ActionKind::CancelActiveRuns(JobRef::Live)),
+                wait,
+            ],
             to_json(&State::Drain),
             "cancelling active runs",
         ),
         ActiveRuns::Fail => StepResult::running(
-            vec![Action::new("list-active-runs", ActionKind::ListActiveRuns(JobRef::Live))],
+            vec![Action::new(
+                "list-active-runs",
+                ActionKind::ListActiveRuns(JobRef::Live),
+            )],
             to_json(&State::CheckActive),
             "checking for active runs",
         ),
@@ -164,14 +188,34 @@ fn first_step(d: &Deployment, config: &Config) -> StepResult {
 
 fn apply(d: &Deployment, create: bool) -> StepResult {
     let (mut actions, job, message) = if create {
-        let create = CreateJob { label: CREATED.to_owned(), settings: d.desired.clone() };
-        (vec![Action::new("create-job", ActionKind::CreateJob(create))], JobRef::Created(CREATED.to_owned()), "creating the job")
+        let create = CreateJob {
+            label: CREATED.to_owned(),
+            settings: d.desired.clone(),
+        };
+        (
+            vec![Action::new("create-job", ActionKind::CreateJob(create))],
+            JobRef::Created(CREATED.to_owned()),
+            "creating the job",
+        )
     } else {
-        let reset = ResetJob { job: JobRef::Live, settings: d.desired.clone() };
-        (vec![Action::new("reset-job", ActionKind::ResetJob(reset))], JobRef::Live, "resetting the live job")
+        let reset = ResetJob {
+            job: JobRef::Live,
+            settings: d.desired.clone(),
+        };
+        (
+            vec![Action::new("reset-job", ActionKind::ResetJob(reset))],
+            JobRef::Live,
+            "resetting the live job",
+        )
     };
     if let Some(acl) = &d.acl {
-        actions.push(Action::new("set-permissions", ActionKind::SetPermissions(SetPermissions { job, acl: acl.clone() })));
+        actions.push(Action::new(
+            "set-permissions",
+            ActionKind::SetPermissions(SetPermissions {
+                job,
+                acl: acl.clone(),
+            }),
+        ));
     }
     StepResult::running(actions, to_json(&State::Apply { created: create }), message)
 }
@@ -206,13 +250,19 @@ mod tests {
         let mut d = testing::customer_360_prod();
         d.live = Some(d.desired.clone());
         d.live_job_id = Some(42);
-        d.plan = Plan { action: PlanAction::Update, changes: vec![] };
+        d.plan = Plan {
+            action: PlanAction::Update,
+            changes: vec![],
+        };
         d.config = config.to_owned();
         d
     }
 
     fn done(id: &str) -> Outcome {
-        Outcome { action_id: id.to_owned(), kind: OutcomeKind::Done }
+        Outcome {
+            action_id: id.to_owned(),
+            kind: OutcomeKind::Done,
+        }
     }
 
     fn ids(r: &StepResult) -> Vec<&str> {
@@ -232,7 +282,10 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let outcomes = vec![
-            Outcome { action_id: "create-job".into(), kind: OutcomeKind::JobCreated(77) },
+            Outcome {
+                action_id: "create-job".into(),
+                kind: OutcomeKind::JobCreated(77),
+            },
             done("set-permissions"),
         ];
         let r = Direct::step(d, Some(r.state), outcomes).unwrap();
@@ -258,7 +311,12 @@ mod tests {
             ActionKind::WaitActiveRuns(w) => assert_eq!(w.timeout_ms, 60_000),
             other => panic!("unexpected {other:?}"),
         }
-        let r = Direct::step(d.clone(), Some(r.state), vec![done("cancel-active-runs"), done("wait-active-runs")]).unwrap();
+        let r = Direct::step(
+            d.clone(),
+            Some(r.state),
+            vec![done("cancel-active-runs"), done("wait-active-runs")],
+        )
+        .unwrap();
         assert_eq!(ids(&r), ["reset-job", "set-permissions"]);
         let r = Direct::step(d, Some(r.state), vec![done("reset-job"), done("set-permissions")]).unwrap();
         assert_eq!(r.message, "updated job 42");
@@ -270,11 +328,17 @@ mod tests {
         let r = Direct::step(d.clone(), None, vec![]).unwrap();
         assert_eq!(ids(&r), ["list-active-runs"]);
         let runs = vec![testing::run_summary(9, RunResult::Success, &["a"])];
-        let out = Outcome { action_id: "list-active-runs".into(), kind: OutcomeKind::Runs(runs) };
+        let out = Outcome {
+            action_id: "list-active-runs".into(),
+            kind: OutcomeKind::Runs(runs),
+        };
         let r2 = Direct::step(d.clone(), Some(r.state.clone()), vec![out]).unwrap();
         assert_eq!(r2.phase, brickship_plugin_sdk::types::Phase::Failed);
         assert!(r2.message.contains("1 active run(s) (9)"), "{}", r2.message);
-        let none = Outcome { action_id: "list-active-runs".into(), kind: OutcomeKind::Runs(vec![]) };
+        let none = Outcome {
+            action_id: "list-active-runs".into(),
+            kind: OutcomeKind::Runs(vec![]),
+        };
         let r3 = Direct::step(d, Some(r.state), vec![none]).unwrap();
         assert_eq!(ids(&r3), ["reset-job", "set-permissions"]);
     }
@@ -284,7 +348,10 @@ mod tests {
         let d = live("{}");
         let r = Direct::step(d.clone(), None, vec![]).unwrap();
         assert_eq!(ids(&r), ["wait-active-runs"]);
-        let t = Outcome { action_id: "wait-active-runs".into(), kind: OutcomeKind::TimedOut(TimedOut { run: None }) };
+        let t = Outcome {
+            action_id: "wait-active-runs".into(),
+            kind: OutcomeKind::TimedOut(TimedOut { run: None }),
+        };
         let r2 = Direct::step(d.clone(), Some(r.state.clone()), vec![t]).unwrap();
         assert_eq!(r2.phase, brickship_plugin_sdk::types::Phase::Failed);
         assert!(r2.message.contains("timed out"));
@@ -296,7 +363,18 @@ mod tests {
                 retryable: false,
             }),
         };
-        let r3 = Direct::step(d, Some(r#"{"stage":"apply","created":false}"#.into()), vec![f, Outcome { action_id: "set-permissions".into(), kind: OutcomeKind::Skipped }]).unwrap();
+        let r3 = Direct::step(
+            d,
+            Some(r#"{"stage":"apply","created":false}"#.into()),
+            vec![
+                f,
+                Outcome {
+                    action_id: "set-permissions".into(),
+                    kind: OutcomeKind::Skipped,
+                },
+            ],
+        )
+        .unwrap();
         assert_eq!(r3.phase, brickship_plugin_sdk::types::Phase::Failed);
         assert!(r3.message.contains("bad cluster (INVALID_PARAMETER_VALUE)"));
     }
@@ -308,6 +386,11 @@ mod tests {
         assert_eq!(p[0].path, "/active_runs");
         let p = Direct::validate_config(r#"{"wait_timeout_seconds": 0}"#).unwrap_err();
         assert_eq!(p[0].path, "/wait_timeout_seconds");
-        assert_eq!(Direct::step(live("{}"), Some("garbage".into()), vec![]).unwrap_err().code, "bad-state");
+        assert_eq!(
+            Direct::step(live("{}"), Some("garbage".into()), vec![])
+                .unwrap_err()
+                .code,
+            "bad-state"
+        );
     }
 }
