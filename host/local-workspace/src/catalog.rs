@@ -8,7 +8,8 @@
 //!   node types), so validation of node types and runtime versions can be tested offline.
 //! * **Secrets are persisted, values never returned.** Scopes and secrets can be created through
 //!   the real write APIs and are kept in `secrets.json` beside the workspace objects; the read
-//!   APIs list names and timestamps only, as a real workspace does outside a cluster.
+//!   APIs list names and timestamps only, as a real workspace does outside a cluster. The state
+//!   file holds the values base64-encoded, not encrypted: it is test data.
 //! * **Bootstrap endpoints are unauthenticated.** `/.well-known/databricks-config` (which the
 //!   Python SDK probes on every `Config()`), OIDC discovery and `/oidc/v1/token` (OAuth M2M with
 //!   client credentials); see `control::auth` for how issued tokens are checked.
