@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::permissions;
 use super::request::{
-    ApiVersion, Query, empty_ok, json_ok, opt_str, page_token, parse_page_token, req_i64, wrong_type,
+    ApiVersion, Query, empty_ok, json_ok, page_token, parse_page_token, req_i64, wrong_type,
 };
 use super::runs::{Activity, activity, cancel_runs};
 use super::settings::{self, PAGE, SettingsView, max_paged_len};
@@ -53,8 +53,7 @@ pub fn create(state: &AppState, version: ApiVersion, mut body: Map<String, Value
     settings::apply_defaults(&mut body, version, true);
     let creator = state.config.user_name.as_str();
     let acl = permissions::initial_acl(creator, requested)?;
-    let now = state.clock.now_ms();
-    let job_id = state.jobs.mutate(now, |store| {
+    let job_id = state.jobs.mutate(&state.clock, |store, now| {
         let job_id = store.next_job_id();
         let record = JobRecord {
             job_id,
@@ -209,8 +208,7 @@ pub fn reset(state: &AppState, version: ApiVersion, mut body: Map<String, Value>
     settings::strip_empty_arrays(&mut new_settings);
     settings::validate(&new_settings, false)?;
     settings::apply_defaults(&mut new_settings, version, true);
-    let now = state.clock.now_ms();
-    state.jobs.mutate(now, |store| {
+    state.jobs.mutate(&state.clock, |store, _now| {
         let job = store
             .jobs
             .get_mut(&job_id)
@@ -246,14 +244,7 @@ pub fn update(state: &AppState, version: ApiVersion, mut body: Map<String, Value
             .collect::<ApiResult<_>>()?,
         Some(other) => return Err(wrong_type("fields_to_remove", "an array", other)),
     };
-    // Check the shape of what is merged before touching the job.
-    if let Some(name) = opt_str(&new_settings, "name")?
-        && name.is_empty()
-    {
-        return Err(ApiError::invalid("The job name cannot be empty"));
-    }
-    let now = state.clock.now_ms();
-    state.jobs.mutate(now, |store| {
+    state.jobs.mutate(&state.clock, |store, _now| {
         let job = store
             .jobs
             .get_mut(&job_id)
@@ -272,8 +263,7 @@ pub fn update(state: &AppState, version: ApiVersion, mut body: Map<String, Value
 /// `POST /jobs/delete`: removes the job and its permissions and cancels its active runs.
 pub fn delete(state: &AppState, _version: ApiVersion, body: Map<String, Value>) -> ApiResult<Response> {
     let job_id = req_i64(&body, "job_id")?;
-    let now = state.clock.now_ms();
-    state.jobs.mutate(now, |store| {
+    state.jobs.mutate(&state.clock, |store, now| {
         if store.jobs.remove(&job_id).is_none() {
             return Err(ApiError::job_not_found(job_id));
         }

@@ -87,6 +87,7 @@ use serde_json::{Map, Value};
 use self::request::{ApiVersion, Query, parse_body};
 use self::store::Store;
 use crate::api_error::{ApiError, ApiResult};
+use crate::clock::Clock;
 use crate::persist::Persisted;
 use crate::{AppState, Config};
 
@@ -112,18 +113,21 @@ impl JobsState {
         self.store.read()
     }
 
-    /// Runs `change` under the write lock after settling the past up to `now`, and persists the
-    /// result before returning. `change` must validate before it mutates: its error is returned
-    /// to the client and whatever it changed is kept.
+    /// Runs `change` under the write lock at `now` (read from `clock` under the lock, so
+    /// mutations see time move forward in the order they apply), after settling the past up to
+    /// `now`, and persists the result before returning. `change` must validate before it mutates:
+    /// its error is returned to the client and whatever it changed is kept.
     pub(crate) fn mutate<R>(
         &self,
-        now: i64,
-        change: impl FnOnce(&mut Store) -> ApiResult<R>,
+        clock: &Clock,
+        change: impl FnOnce(&mut Store, i64) -> ApiResult<R>,
     ) -> ApiResult<R> {
         self.store
             .update_in_place(|store| {
+                let now = clock.now_ms().max(store.clock_floor);
+                store.clock_floor = now;
                 store.settle(now);
-                change(store)
+                change(store, now)
             })
             .map_err(|err| {
                 ApiError::new(

@@ -196,9 +196,8 @@ async fn change(
     let job_id = parse_job_id(&job_id)?;
     let body = parse_body(&body)?;
     let entries = parse_acl(body.get("access_control_list"))?;
-    let now = state.clock.now_ms();
     let rendered = super::blocking(move || {
-        state.jobs.mutate(now, |store| {
+        state.jobs.mutate(&state.clock, |store, _now| {
             let job = store
                 .jobs
                 .get_mut(&job_id)

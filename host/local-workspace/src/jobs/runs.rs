@@ -346,8 +346,7 @@ pub fn run_now(state: &AppState, _version: ApiVersion, body: Map<String, Value>)
         }
     }
     let overriding = (!legacy.is_empty()).then_some(Value::Object(legacy));
-    let now = state.clock.now_ms();
-    let run_id = state.jobs.mutate(now, |store| {
+    let run_id = state.jobs.mutate(&state.clock, |store, now| {
         let job = store
             .jobs
             .get(&job_id)
@@ -432,8 +431,7 @@ pub fn submit(state: &AppState, _version: ApiVersion, mut body: Map<String, Valu
         .filter(|name| !name.is_empty())
         .unwrap_or("Untitled")
         .to_owned();
-    let now = state.clock.now_ms();
-    let run_id = state.jobs.mutate(now, |store| {
+    let run_id = state.jobs.mutate(&state.clock, |store, now| {
         let key = token.as_ref().map(|token| format!("submit:{token}"));
         if let (Some(key), Some(token)) = (&key, &token)
             && let Some(run_id) = existing_run(store, key, token)?
@@ -1389,8 +1387,7 @@ pub fn get_output(state: &AppState, _version: ApiVersion, query: &Query) -> ApiR
 /// `POST /jobs/runs/cancel`: asynchronous; a finished run is left as it is.
 pub fn cancel(state: &AppState, _version: ApiVersion, body: Map<String, Value>) -> ApiResult<Response> {
     let run_id = req_i64(&body, "run_id")?;
-    let now = state.clock.now_ms();
-    state.jobs.mutate(now, |store| {
+    state.jobs.mutate(&state.clock, |store, now| {
         let parent = find(store, run_id)?.0.run_id;
         cancel_runs(store, &[parent], now);
         Ok(())
@@ -1426,8 +1423,7 @@ pub fn cancel_all(state: &AppState, _version: ApiVersion, body: Map<String, Valu
             "Either job_id or all_queued_runs must be specified",
         ));
     }
-    let now = state.clock.now_ms();
-    state.jobs.mutate(now, |store| {
+    state.jobs.mutate(&state.clock, |store, now| {
         if let Some(job_id) = job_id
             && !store.jobs.contains_key(&job_id)
         {
@@ -1453,8 +1449,7 @@ pub fn cancel_all(state: &AppState, _version: ApiVersion, body: Map<String, Valu
 /// `POST /jobs/runs/delete`: only runs that are over.
 pub fn delete(state: &AppState, _version: ApiVersion, body: Map<String, Value>) -> ApiResult<Response> {
     let run_id = req_i64(&body, "run_id")?;
-    let now = state.clock.now_ms();
-    state.jobs.mutate(now, |store| {
+    state.jobs.mutate(&state.clock, |store, now| {
         let (run, task) = find(store, run_id)?;
         if task.is_some() {
             return Err(ApiError::invalid(format!(

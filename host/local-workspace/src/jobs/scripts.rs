@@ -182,7 +182,7 @@ pub async fn add(State(state): State<AppState>, body: axum::body::Bytes) -> Resu
     let mut rule: ScriptRule = serde_json::from_value(Value::Object(body))
         .map_err(|err| ApiError::invalid(format!("Invalid script rule: {err}")))?;
     rule.validate()?;
-    let id = state.jobs.mutate(state.clock.now_ms(), |store| {
+    let id = state.jobs.mutate(&state.clock, |store, _now| {
         rule.script_id = store.next_script_id();
         store.scripts.push(rule);
         Ok(store.last_script_id)
@@ -198,7 +198,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
 
 /// `DELETE /_local/scripts`: removes every rule.
 pub async fn clear(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let deleted = state.jobs.mutate(state.clock.now_ms(), |store| {
+    let deleted = state.jobs.mutate(&state.clock, |store, _now| {
         Ok(std::mem::take(&mut store.scripts).len())
     })?;
     json_ok(&json!({ "deleted": deleted }))
@@ -209,7 +209,7 @@ pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Re
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::invalid(format!("Invalid script id: {id}")))?;
-    state.jobs.mutate(state.clock.now_ms(), |store| {
+    state.jobs.mutate(&state.clock, |store, _now| {
         let before = store.scripts.len();
         store.scripts.retain(|rule| rule.script_id != id);
         if store.scripts.len() == before {

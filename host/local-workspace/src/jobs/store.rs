@@ -29,6 +29,9 @@ pub struct Store {
     /// The last run id handed out (0 before the first).
     #[serde(default)]
     pub last_run_id: i64,
+    /// The latest instant a mutation applied at: time never goes back for the facts recorded.
+    #[serde(default)]
+    pub clock_floor: i64,
     /// The last script id handed out.
     #[serde(default)]
     pub last_script_id: u64,
