@@ -1,4 +1,14 @@
 //! Exit codes (CONVENTIONS.md), mapped from the error chain in one place.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (also a no-op deploy and a dry run) |
+//! | 1 | a deploy failed or was rolled back; a workspace call failed; the lock is held |
+//! | 2 | bad input or usage: invalid project, unknown environment, bad flag |
+//! | 3 | a gate or an approval refused |
+//! | 4 | a plugin crashed or timed out |
+
+use deploy::engine::EngineError;
 
 /// Success.
 pub const OK: u8 = 0;
@@ -7,7 +17,9 @@ pub const FAILED: u8 = 1;
 /// Bad input or usage.
 pub const USAGE: u8 = 2;
 
-/// The exit code for an error chain.
-pub fn code_of(_err: &anyhow::Error) -> u8 {
-    FAILED
+/// The exit code for an error chain: the first error in the chain that knows its code decides.
+pub fn code_of(err: &anyhow::Error) -> u8 {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<EngineError>().map(EngineError::exit_code))
+        .unwrap_or(FAILED)
 }

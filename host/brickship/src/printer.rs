@@ -43,10 +43,6 @@ impl Printer {
         }
     }
 
-    pub fn format(&self) -> OutputFormat {
-        self.format
-    }
-
     pub fn is_json(&self) -> bool {
         self.format == OutputFormat::Json
     }
@@ -68,11 +64,6 @@ impl Printer {
         if self.format == OutputFormat::Human && !self.quiet {
             self.with_spinner_suspended(|| println!("{}", text.as_ref()));
         }
-    }
-
-    /// A warning on stderr, in every mode.
-    pub fn warn(&self, text: impl AsRef<str>) {
-        self.with_spinner_suspended(|| eprintln!("warning: {}", text.as_ref()));
     }
 
     /// The JSON document of a command's result (JSON mode only).

@@ -65,6 +65,7 @@
 //! `W006` config for an undefined environment. See [`diagnostics::code`].
 
 pub mod diagnostics;
+pub mod engine;
 pub mod monitoring;
 pub mod node;
 pub mod plan;

@@ -100,7 +100,12 @@ mod tests {
     fn survives_reopen_and_discards_failed_changes() {
         let dir = tempfile::tempdir().unwrap();
         let store: Persisted<Vec<u32>> = Persisted::open(Some(dir.path()), "numbers").unwrap();
-        store.update(|v| Ok::<_, io::Error>(v.push(1))).unwrap();
+        store
+            .update(|v| {
+                v.push(1);
+                Ok::<_, io::Error>(())
+            })
+            .unwrap();
         let failed: Result<(), io::Error> = store.update(|v| {
             v.push(2);
             Err(io::Error::other("refused"))

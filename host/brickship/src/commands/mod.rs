@@ -1,5 +1,6 @@
 //! One module per command; each converts its raw arguments into settings and runs.
 
+mod pipeline;
 mod workspace;
 
 use std::process::ExitCode;
@@ -9,19 +10,12 @@ use crate::printer::Printer;
 
 pub fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Deploy(args) => pipeline::deploy(args, printer),
+        Command::Validate(args) => pipeline::validate(args, printer),
+        Command::Plan(args) => pipeline::plan(args, printer),
+        Command::Status(args) => pipeline::status(args, printer),
+        Command::History(args) => pipeline::history(args, printer),
+        Command::Rollback(args) => pipeline::rollback(args, printer),
         Command::Workspace(WorkspaceCommand::Serve(args)) => workspace::serve(args, printer),
-        other => anyhow::bail!("`{}` is not available in this build yet", command_name(&other)),
-    }
-}
-
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Deploy(_) => "deploy",
-        Command::Validate(_) => "validate",
-        Command::Plan(_) => "plan",
-        Command::Status(_) => "status",
-        Command::History(_) => "history",
-        Command::Rollback(_) => "rollback",
-        Command::Workspace(_) => "workspace",
     }
 }

@@ -62,7 +62,7 @@ pub async fn connect(choice: &WorkspaceChoice, project_dir: &Path, environment: 
         WorkspaceChoice::Host(host) => builder = builder.host(host.clone()),
     }
     builder = builder.local_state_dir(project_dir.join(LOCAL_STATE_DIR));
-    let err = |source| EngineError::Connect { environment: environment.to_owned(), source };
+    let err = |source| EngineError::Connect { environment: environment.to_owned(), source: Box::new(source) };
     let config = builder.resolve().map_err(|e| err(e.into()))?;
     Client::builder(config).product("brickship", env!("CARGO_PKG_VERSION")).build().await.map_err(err)
 }

@@ -11,11 +11,15 @@
 //! the deployment's tags (`brickship-deployment` …), which is also how a resumed `create-job`
 //! finds the job it may already have created before a crash instead of creating a second one.
 
+// Internal helpers fail with the action's outcome itself (`Err(OutcomeKind::Failed{..})`), built
+// once per action; boxing it would only add an allocation on the failure path.
+#![expect(clippy::result_large_err, reason = "the error type is the action's outcome")]
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use databricks::{AccessControlRequest, Client, JobSettings, ListRuns, Run, RunNow, WaitForRun};
-use plugin_host::{
+use plugin_host::types::{
     Action, ActionKind, Difference, JobRef, Outcome, OutcomeKind, RunRef, RunResult, RunSummary, TaskOutput, TaskSummary,
 };
 use serde_json::Value;
@@ -180,11 +184,9 @@ impl Executor<'_> {
                 tags.insert(TAG_LABEL.to_owned(), label.clone());
                 add_tags(&mut settings, &tags);
                 let name = settings.get("name").and_then(Value::as_str).unwrap_or("Untitled").to_owned();
-                if resumed {
-                    if let Some(job_id) = self.find_created(ctx, &name, label).await? {
-                        ctx.created_jobs.insert(label.clone(), job_id);
-                        return Ok(Some(OutcomeKind::JobCreated { job_id }));
-                    }
+                if resumed && let Some(job_id) = self.find_created(ctx, &name, label).await? {
+                    ctx.created_jobs.insert(label.clone(), job_id);
+                    return Ok(Some(OutcomeKind::JobCreated { job_id }));
                 }
                 let (settings, acl) = split_acl(settings);
                 let typed = typed_settings(settings)?;

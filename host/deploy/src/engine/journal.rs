@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::EngineError;
-use plugin_host::{Action, Outcome, Phase};
+use plugin_host::types::{Action, Outcome, Phase};
 
 /// Where a pipeline/environment keeps its state in the workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,9 +198,34 @@ pub struct DeploymentRecord {
     /// Why it failed, when it did.
     #[serde(default)]
     pub error: Option<String>,
+    /// What the code upload replaced, journaled before the upload (rollback restores it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced_files: Vec<super::sync::Replaced>,
+    /// `sync.json` before the upload (rollback writes it back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sync: Option<super::sync::SyncState>,
 }
 
 impl DeploymentRecord {
+    /// A new record, `in-progress`, with no events yet.
+    pub fn new(manifest: Manifest, snapshot: Snapshot, desired: Desired) -> Self {
+        Self {
+            manifest,
+            snapshot,
+            desired,
+            status: Status::InProgress,
+            created_jobs: BTreeMap::new(),
+            started_runs: BTreeMap::new(),
+            job_id: None,
+            strategy_state: None,
+            events: Vec::new(),
+            finished_at_ms: None,
+            error: None,
+            replaced_files: Vec::new(),
+            previous_sync: None,
+        }
+    }
+
     /// Appends an event stamped `at_ms`.
     pub fn push(&mut self, at_ms: i64, kind: EventKind) {
         let seq = self.events.last().map_or(1, |last| last.seq + 1);
@@ -306,7 +331,9 @@ impl<'a> Journal<'a> {
     }
 
     pub async fn write_index(&self, index: &Index) -> Result<(), EngineError> {
-        write_json(self.client, &self.location.index_path(), index).await
+        write_json(self.client, &self.location.index_path(), index).await?;
+        crash_point();
+        Ok(())
     }
 
     /// One deployment's record.
@@ -315,7 +342,27 @@ impl<'a> Journal<'a> {
     }
 
     pub async fn write_record(&self, record: &DeploymentRecord) -> Result<(), EngineError> {
-        write_json(self.client, &self.location.record_path(&record.manifest.deployment_id), record).await
+        write_json(self.client, &self.location.record_path(&record.manifest.deployment_id), record).await?;
+        crash_point();
+        Ok(())
+    }
+}
+
+/// Test hook: with `BRICKSHIP_CRASH_AFTER_JOURNAL_WRITES=N` the process dies abruptly (SIGABRT,
+/// no cleanup, like `kill -9`) right after its N-th journal write. The end-to-end tests use it
+/// to interrupt a deployment at every journal boundary and check that the next deploy, resume or
+/// rollback converges.
+pub const CRASH_ENV: &str = "BRICKSHIP_CRASH_AFTER_JOURNAL_WRITES";
+
+fn crash_point() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static WRITES: AtomicU32 = AtomicU32::new(0);
+    static CRASH_AT: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    let crash_at = *CRASH_AT.get_or_init(|| std::env::var(CRASH_ENV).ok().and_then(|v| v.parse().ok()));
+    let done = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
+    if crash_at == Some(done) {
+        eprintln!("brickship: {CRASH_ENV}={done}: stopping abruptly after journal write {done}");
+        std::process::abort();
     }
 }
 
@@ -326,7 +373,7 @@ pub async fn read_json<T: for<'de> Deserialize<'de>>(client: &Client, path: &str
             .map(Some)
             .map_err(|err| EngineError::CorruptState { path: path.to_owned(), message: err.to_string() }),
         Err(err) if err.is_not_found() => Ok(None),
-        Err(source) => Err(EngineError::Workspace { action: format!("read `{path}`"), source }),
+        Err(source) => Err(EngineError::workspace(format!("read `{path}`"), source)),
     }
 }
 
@@ -341,13 +388,13 @@ pub async fn write_json<T: Serialize>(client: &Client, path: &str, value: &T) ->
             workspace
                 .mkdirs(parent)
                 .await
-                .map_err(|source| EngineError::Workspace { action: format!("create `{parent}`"), source })?;
+                .map_err(|source| EngineError::workspace(format!("create `{parent}`"), source))?;
             workspace
                 .import_file(path, bytes, true)
                 .await
-                .map_err(|source| EngineError::Workspace { action: format!("write `{path}`"), source })
+                .map_err(|source| EngineError::workspace(format!("write `{path}`"), source))
         }
-        Err(source) => Err(EngineError::Workspace { action: format!("write `{path}`"), source }),
+        Err(source) => Err(EngineError::workspace(format!("write `{path}`"), source)),
     }
 }
 

@@ -116,7 +116,7 @@ impl LockGuard {
                 .delete(&self.path, false)
                 .await
                 .or_else(|err| if err.is_not_found() { Ok(()) } else { Err(err) })
-                .map_err(|source| EngineError::Workspace { action: format!("release `{}`", self.path), source }),
+                .map_err(|source| EngineError::workspace(format!("release `{}`", self.path), source)),
             Some(current) => {
                 tracing::warn!(lock = %self.path, holder = %current.deployment_id, "the lock was taken over; leaving it");
                 Ok(())
@@ -166,7 +166,7 @@ pub async fn acquire(client: &Client, path: &str, info: LockInfo, force: bool, n
                             .delete(path, false)
                             .await
                             .or_else(|err| if err.is_not_found() { Ok(()) } else { Err(err) })
-                            .map_err(|source| EngineError::Workspace { action: format!("break the lock `{path}`"), source })?;
+                            .map_err(|source| EngineError::workspace(format!("break the lock `{path}`"), source))?;
                         broke = Some(current);
                     }
                     // Deleted between our create and our read: try again.
@@ -194,12 +194,12 @@ async fn write(client: &Client, path: &str, info: &LockInfo, overwrite: bool) ->
             workspace
                 .mkdirs(parent)
                 .await
-                .map_err(|source| EngineError::Workspace { action: format!("create `{parent}`"), source })?;
+                .map_err(|source| EngineError::workspace(format!("create `{parent}`"), source))?;
             workspace.import_file(path, bytes, overwrite).await
         }
         other => other,
     };
-    result.map_err(|source| EngineError::Workspace { action: format!("write the lock `{path}`"), source })
+    result.map_err(|source| EngineError::workspace(format!("write the lock `{path}`"), source))
 }
 
 /// This machine's host name.

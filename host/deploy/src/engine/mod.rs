@@ -53,17 +53,17 @@ pub enum EngineError {
     Connect {
         environment: String,
         #[source]
-        source: databricks::Error,
+        source: Box<databricks::Error>,
     },
     /// A workspace call failed.
     #[error("cannot {action}: {source}")]
     Workspace {
         action: String,
         #[source]
-        source: databricks::Error,
+        source: Box<databricks::Error>,
     },
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
+    Lock(Box<lock::LockError>),
     #[error("lost the lock `{path}`: it is now held by {holder}; stopping so two deployments never interleave")]
     LockLost { path: String, holder: String },
     /// Approval required and not given.
@@ -74,7 +74,7 @@ pub enum EngineError {
     Plugin {
         plugin: String,
         #[source]
-        source: plugin_host::Error,
+        source: Box<plugin_host::Error>,
     },
     /// A journal file is not what brickship writes.
     #[error("the journal file `{path}` is damaged ({message}); inspect it in the workspace, fix or delete it")]
@@ -96,14 +96,30 @@ pub enum EngineError {
     Internal(String),
 }
 
+impl From<lock::LockError> for EngineError {
+    fn from(err: lock::LockError) -> Self {
+        EngineError::Lock(Box::new(err))
+    }
+}
+
 impl EngineError {
+    /// A failed workspace call while trying to `action`.
+    pub fn workspace(action: impl Into<String>, source: databricks::Error) -> Self {
+        EngineError::Workspace { action: action.into(), source: Box::new(source) }
+    }
+
+    /// A plugin that could not be loaded or failed.
+    pub fn plugin(plugin: impl Into<String>, source: plugin_host::Error) -> Self {
+        EngineError::Plugin { plugin: plugin.into(), source: Box::new(source) }
+    }
+
     /// The process exit code for this error (see CONVENTIONS.md).
     pub fn exit_code(&self) -> u8 {
         match self {
             EngineError::Invalid { .. } | EngineError::Usage(_) => 2,
             EngineError::Connect { source, .. } if source.is_config() => 2,
             EngineError::ApprovalRefused(_) => 3,
-            EngineError::Plugin { source, .. } => match source {
+            EngineError::Plugin { source, .. } => match **source {
                 plugin_host::Error::Config { .. } | plugin_host::Error::NotFound { .. } | plugin_host::Error::DigestMismatch { .. } => 2,
                 _ => 4,
             },

@@ -69,30 +69,49 @@ pub async fn plan_uploads(client: &Client, location: &StateLocation, entries: &[
     Ok((state, uploads))
 }
 
-/// Captures what each upload will replace (for rollback), then uploads them all.
-/// Returns the replaced contents; `state` gains the new hashes (write it with [`save_state`]).
-pub async fn apply_uploads(client: &Client, uploads: &[Upload], state: &mut SyncState) -> Result<Vec<Replaced>, EngineError> {
+/// Reads what each upload will replace, so a rollback can put it back. Call before
+/// [`apply_uploads`] and journal the result first: a process killed mid-upload then still knows
+/// what to restore.
+pub async fn capture_replaced(client: &Client, uploads: &[Upload]) -> Result<Vec<Replaced>, EngineError> {
     let mut replaced = Vec::new();
     for upload in uploads {
         let notebook = matches!(upload.entry.kind, SyncKind::Notebook { .. });
         let remote = upload.entry.remote.clone();
         let format = if notebook { ExportFormat::Source } else { ExportFormat::Auto };
-        let previous = match client.workspace().export(&remote, format).await {
+        replaced.push(match client.workspace().export(&remote, format).await {
             Ok(bytes) if bytes.len() <= MAX_RESTORE_BYTES => Replaced {
-                remote: remote.clone(),
+                remote,
                 notebook,
                 previous: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
                 not_kept: false,
             },
-            Ok(_) => Replaced { remote: remote.clone(), notebook, previous: None, not_kept: true },
-            Err(err) if err.is_not_found() => Replaced { remote: remote.clone(), notebook, previous: None, not_kept: false },
-            Err(source) => return Err(EngineError::Workspace { action: format!("read `{remote}` before replacing it"), source }),
-        };
-        replaced.push(previous);
-        upload_one(client, &upload.entry, &upload.content).await?;
-        state.files.insert(remote, upload.sha256.clone());
+            Ok(_) => Replaced { remote, notebook, previous: None, not_kept: true },
+            Err(err) if err.is_not_found() => Replaced { remote, notebook, previous: None, not_kept: false },
+            Err(source) => {
+                return Err(EngineError::workspace(format!("read `{remote}` before replacing it"), source));
+            }
+        });
     }
     Ok(replaced)
+}
+
+/// Uploads every file (creating each folder once); `state` gains the new hashes (write it with
+/// [`save_state`]).
+pub async fn apply_uploads(client: &Client, uploads: &[Upload], state: &mut SyncState) -> Result<(), EngineError> {
+    let mut folders = std::collections::BTreeSet::new();
+    for upload in uploads {
+        let parent = parent_of(&upload.entry.remote).to_owned();
+        if folders.insert(parent.clone()) {
+            client
+                .workspace()
+                .mkdirs(&parent)
+                .await
+                .map_err(|source| EngineError::workspace(format!("create `{parent}`"), source))?;
+        }
+        upload_one(client, &upload.entry, &upload.content).await?;
+        state.files.insert(upload.entry.remote.clone(), upload.sha256.clone());
+    }
+    Ok(())
 }
 
 pub async fn save_state(client: &Client, location: &StateLocation, state: &SyncState) -> Result<(), EngineError> {
@@ -132,11 +151,6 @@ pub async fn restore(client: &Client, replaced: &[Replaced]) -> Vec<String> {
 
 async fn upload_one(client: &Client, entry: &SyncEntry, content: &[u8]) -> Result<(), EngineError> {
     let workspace = client.workspace();
-    let parent = parent_of(&entry.remote);
-    workspace
-        .mkdirs(parent)
-        .await
-        .map_err(|source| EngineError::Workspace { action: format!("create `{parent}`"), source })?;
     let result = match entry.kind {
         SyncKind::Notebook { language, jupyter } => {
             let (format, language) = if jupyter {
@@ -148,7 +162,7 @@ async fn upload_one(client: &Client, entry: &SyncEntry, content: &[u8]) -> Resul
         }
         SyncKind::File => workspace.import_file(&entry.remote, content.to_vec(), true).await,
     };
-    result.map_err(|source| EngineError::Workspace { action: format!("upload `{}` to `{}`", entry.relative, entry.remote), source })
+    result.map_err(|source| EngineError::workspace(format!("upload `{}` to `{}`", entry.relative, entry.remote), source))
 }
 
 fn language_of(language: NotebookLanguage) -> Language {

@@ -1,0 +1,1504 @@
+//! The commands: validate, plan, deploy, status, history, rollback.
+//!
+//! Every command starts the same way ([`prepare`]): load and render the pipeline, stop on file
+//! errors, connect to the environment's workspace. `plan` and `deploy` then read the live job and
+//! its journal ([`read_live`]) and plan. `deploy` and `rollback` share the mutating half
+//! ([`execute`]): approve, lock, journal, upload, strategy loop, verify, run, record, unlock.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use databricks::Client;
+use plugin_host::types::{Action, Outcome, OutcomeKind, Phase, StepResult};
+use plugin_host::{PluginRef, PluginRuntime};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::executor::{ApprovalDecision, Approver, BoxFuture, ExecContext, Executor, MANAGED_TAGS, Observer, Performed};
+use super::journal::{
+    DeploymentKind, DeploymentRecord, Desired, EventKind, Index, IndexEntry, Journal, Manifest, Snapshot, StateLocation,
+    Status,
+};
+use super::lock::{self, LockGuard, LockInfo};
+use super::probe::ClientProbe;
+use super::report::{ActionReport, PhaseReport, Report, ReportStatus, RollbackReport};
+use super::sync::{self as code_sync, SyncState, Upload};
+use super::{EngineError, WorkspaceChoice, connect, format_time_ms, new_deployment_id, now_ms};
+use crate::diagnostics::Diagnostics;
+use crate::plan::{JobAction, NormalizeOptions, Plan};
+use crate::project::{self, EnvLookup, LoadRequest, RenderedPipeline};
+use crate::validate;
+
+/// What to do with runs of the live job that are active when a deploy starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActiveRuns {
+    Wait,
+    Cancel,
+    Fail,
+}
+
+impl ActiveRuns {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActiveRuns::Wait => "wait",
+            ActiveRuns::Cancel => "cancel",
+            ActiveRuns::Fail => "fail",
+        }
+    }
+}
+
+/// Which pipeline, environment and workspace a command is about.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub project_dir: PathBuf,
+    pub pipeline: String,
+    pub environment: String,
+    pub config_file: Option<PathBuf>,
+    /// `--host`.
+    pub host: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    pub strict: bool,
+}
+
+/// `brickship deploy`, resolved.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub target: Target,
+    pub strategy: Option<String>,
+    pub dry_run: bool,
+    /// Validate against the workspace (file checks always run).
+    pub validate: Option<bool>,
+    pub enable_monitoring: Option<bool>,
+    pub rollback_on_failure: Option<bool>,
+    pub approval_required: Option<bool>,
+    pub approve: bool,
+    pub active_runs: Option<ActiveRuns>,
+    pub active_runs_timeout: Option<Duration>,
+    /// Trigger a run after deploying a job without schedule or trigger.
+    pub run_after: bool,
+    pub force_lock: bool,
+}
+
+/// `brickship rollback`, resolved.
+#[derive(Debug, Clone)]
+pub struct RollbackRequest {
+    pub target: Target,
+    pub to: Option<String>,
+    pub approve: bool,
+    pub force_lock: bool,
+}
+
+/// What the engine tells the user while it works.
+#[derive(Debug)]
+pub enum EngineEvent<'a> {
+    /// A phase started (`done: None`) or ended.
+    Phase { name: &'a str, done: Option<bool>, detail: Option<&'a str> },
+    /// Validation warnings (errors end the command with [`EngineError::Invalid`]).
+    Findings(&'a Diagnostics),
+    /// The plan, before anything changes.
+    Plan { plan: &'a Plan, uploads: &'a [Upload] },
+    /// A strategy step was decided.
+    Step { step: u32, phase: Phase, message: &'a str },
+    /// An action is about to run (or, in a dry run, would run).
+    Action { step: u32, action: &'a Action, dry_run: bool },
+    /// An action finished.
+    Outcome { step: u32, action: &'a Action, outcome: &'a Outcome, duration: Duration },
+    /// Something is being waited for.
+    Waiting { message: &'a str },
+    /// Worth saying.
+    Note { message: &'a str },
+}
+
+/// Where the engine's events go, and how it asks a human.
+pub trait Reporter: Sync {
+    fn event(&self, event: EngineEvent<'_>);
+    /// Asks a yes/no question; `None` when nobody can answer (not a terminal).
+    fn confirm(&self, question: &str) -> Option<bool>;
+}
+
+/// The end of a deploy or rollback.
+#[derive(Debug)]
+pub struct DeployOutcome {
+    pub report: Report,
+    /// Where the report was written (JSON and Markdown).
+    pub report_paths: Vec<PathBuf>,
+}
+
+impl DeployOutcome {
+    /// 0 ok (including no-op and dry run), 1 failed or rolled back.
+    pub fn exit_code(&self) -> u8 {
+        match self.report.status {
+            ReportStatus::Succeeded | ReportStatus::NoOp | ReportStatus::DryRun | ReportStatus::Paused => 0,
+            ReportStatus::RolledBack | ReportStatus::Failed => 1,
+        }
+    }
+}
+
+/// A loaded pipeline with its workspace client.
+struct Prepared {
+    pipeline: RenderedPipeline,
+    client: Client,
+    location: StateLocation,
+    choice: WorkspaceChoice,
+    warnings: Diagnostics,
+}
+
+fn load_pipeline(target: &Target, env: EnvLookup<'_>, enable_monitoring: Option<bool>) -> Result<(RenderedPipeline, Diagnostics), EngineError> {
+    let request = LoadRequest {
+        project_dir: &target.project_dir,
+        pipeline: &target.pipeline,
+        environment: &target.environment,
+        config_file: target.config_file.as_deref(),
+        variables: &[],
+        env,
+        enable_monitoring,
+        strict: target.strict,
+    };
+    let loaded = validate::load_and_validate(&request);
+    if loaded.diagnostics.has_errors() || loaded.pipeline.is_none() {
+        let summary = loaded.diagnostics.summary();
+        return Err(EngineError::Invalid { summary, diagnostics: Box::new(loaded.diagnostics) });
+    }
+    let pipeline = loaded.pipeline.ok_or_else(|| EngineError::Internal("rendering produced no pipeline".into()))?;
+    Ok((pipeline, loaded.diagnostics))
+}
+
+async fn prepare(target: &Target, env: EnvLookup<'_>, enable_monitoring: Option<bool>, reporter: &dyn Reporter) -> Result<Prepared, EngineError> {
+    reporter.event(EngineEvent::Phase { name: "load", done: None, detail: None });
+    let (pipeline, warnings) = load_pipeline(target, env, enable_monitoring)?;
+    if !warnings.is_empty() {
+        reporter.event(EngineEvent::Findings(&warnings));
+    }
+    reporter.event(EngineEvent::Phase { name: "load", done: Some(true), detail: None });
+    let choice = WorkspaceChoice::pick(&pipeline.environment.workspace, target.host.as_deref(), target.profile.as_deref());
+    reporter.event(EngineEvent::Phase { name: "connect", done: None, detail: Some(&choice.describe()) });
+    let client = connect(&choice, &target.project_dir, &target.environment).await?;
+    reporter.event(EngineEvent::Phase { name: "connect", done: Some(true), detail: Some(client.base_url()) });
+    let location = StateLocation::new(&pipeline.project.state_root, &pipeline.pipeline, &pipeline.environment.name);
+    Ok(Prepared { pipeline, client, location, choice, warnings })
+}
+
+async fn validate_workspace(prepared: &Prepared, reporter: &dyn Reporter) -> Result<(), EngineError> {
+    reporter.event(EngineEvent::Phase { name: "validate", done: None, detail: Some("workspace") });
+    let mut diags = Diagnostics::new(prepared.pipeline.environment.name.is_empty());
+    validate::workspace::check_workspace(&prepared.pipeline, &ClientProbe(&prepared.client), &mut diags).await;
+    if diags.has_errors() {
+        let summary = diags.summary();
+        return Err(EngineError::Invalid { summary, diagnostics: Box::new(diags) });
+    }
+    if !diags.is_empty() {
+        reporter.event(EngineEvent::Findings(&diags));
+    }
+    reporter.event(EngineEvent::Phase { name: "validate", done: Some(true), detail: None });
+    Ok(())
+}
+
+/// The live job of a pipeline/environment and what the journal says about it.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub index: Index,
+    pub job_id: Option<i64>,
+    /// `settings` of the live job as the workspace returns it.
+    pub settings: Option<Value>,
+    /// The permissions document of the live job (when the project manages permissions).
+    pub permissions: Option<Value>,
+    /// Why the journal's job was not used, when it was not.
+    pub note: Option<String>,
+}
+
+/// Finds the live job: the journal's, else by name (server-side filter; several matches are an
+/// error), and reads its settings and (when `with_permissions`) permissions.
+async fn read_live(client: &Client, journal: &Journal<'_>, job_name: &str, with_permissions: bool) -> Result<Live, EngineError> {
+    let index = journal.index().await?;
+    let mut note = None;
+    let mut job = None;
+    if let Some(job_id) = index.live_job_id {
+        match client.get_job_value(job_id).await {
+            Ok(value) => job = Some((job_id, value)),
+            Err(err) if err.is_not_found() => {
+                note = Some(format!("the journal's job {job_id} no longer exists (deleted outside brickship); it will be re-created"));
+            }
+            Err(source) => return Err(EngineError::workspace(format!("read job {job_id}"), source)),
+        }
+    }
+    if job.is_none() {
+        let found = client
+            .find_jobs_by_name(job_name)
+            .await
+            .map_err(|source| EngineError::workspace(format!("look up jobs named `{job_name}`"), source))?;
+        match found.len() {
+            0 => {}
+            1 => {
+                let job_id = found[0].job_id;
+                let value = client
+                    .get_job_value(job_id)
+                    .await
+                    .map_err(|source| EngineError::workspace(format!("read job {job_id}"), source))?;
+                job = Some((job_id, value));
+            }
+            count => {
+                let ids = found.iter().map(|j| j.job_id.to_string()).collect::<Vec<_>>().join(", ");
+                return Err(EngineError::AmbiguousJob { name: job_name.to_owned(), count, ids });
+            }
+        }
+    }
+    let (job_id, settings) = match job {
+        Some((id, value)) => (Some(id), value.get("settings").cloned()),
+        None => (None, None),
+    };
+    let permissions = match (job_id, with_permissions) {
+        (Some(id), true) => Some(
+            client
+                .get_job_permissions(id)
+                .await
+                .map_err(|source| EngineError::workspace(format!("read the permissions of job {id}"), source))
+                .and_then(|p| serde_json::to_value(p).map_err(|e| EngineError::Internal(e.to_string())))?,
+        ),
+        _ => None,
+    };
+    Ok(Live { index, job_id, settings, permissions, note })
+}
+
+fn normalize_options() -> NormalizeOptions {
+    NormalizeOptions::ignoring_tags(MANAGED_TAGS)
+}
+
+/// The direct ACL of a permissions document in request shape (inherited entries dropped).
+fn direct_acl(permissions: &Value) -> Value {
+    let entries = permissions.get("access_control_list").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for entry in entries {
+        let principal = ["user_name", "group_name", "service_principal_name"]
+            .into_iter()
+            .find_map(|key| entry.get(key).and_then(Value::as_str).map(|name| (key, name.to_owned())));
+        let Some((key, name)) = principal else { continue };
+        for permission in entry.get("all_permissions").and_then(Value::as_array).into_iter().flatten() {
+            if permission.get("inherited").and_then(Value::as_bool).unwrap_or(false) {
+                continue;
+            }
+            if let Some(level) = permission.get("permission_level").and_then(Value::as_str) {
+                out.push(json!({ key: name, "permission_level": level }));
+            }
+        }
+    }
+    Value::Array(out)
+}
+
+/// `brickship validate`: file checks, then (unless `offline`) workspace checks.
+pub async fn validate(target: &Target, offline: bool, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<Diagnostics, EngineError> {
+    if offline {
+        let (_, warnings) = load_pipeline(target, env, None)?;
+        return Ok(warnings);
+    }
+    let prepared = prepare(target, env, None, reporter).await?;
+    validate_workspace(&prepared, reporter).await?;
+    Ok(prepared.warnings)
+}
+
+/// What `brickship plan` shows.
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub pipeline: String,
+    pub environment: String,
+    pub workspace: String,
+    pub job_id: Option<i64>,
+    pub plan: Plan,
+    pub uploads: Vec<String>,
+    #[serde(skip)]
+    pub rendered: String,
+}
+
+/// `brickship plan`.
+pub async fn plan(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<PlanView, EngineError> {
+    let prepared = prepare(target, env, None, reporter).await?;
+    let journal = Journal::new(&prepared.client, prepared.location.clone());
+    let p = &prepared.pipeline;
+    let live = read_live(&prepared.client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
+    let plan = Plan::compute(&p.settings, &p.acl(), live.settings.as_ref(), live.permissions.as_ref(), &normalize_options());
+    let entries = project::sync::sync_plan(&p.project.root, &p.project.sync)
+        .map_err(|source| EngineError::Io { action: "read", path: "sync sources".into(), source })?;
+    let (_, uploads) = code_sync::plan_uploads(&prepared.client, &prepared.location, &entries).await?;
+    let rendered = render_plan(&plan, &uploads);
+    Ok(PlanView {
+        pipeline: p.pipeline.clone(),
+        environment: p.environment.name.clone(),
+        workspace: prepared.client.base_url().to_owned(),
+        job_id: live.job_id,
+        uploads: uploads.iter().map(|u| u.entry.remote.clone()).collect(),
+        plan,
+        rendered,
+    })
+}
+
+/// The plan as text, with the code uploads.
+pub fn render_plan(plan: &Plan, uploads: &[Upload]) -> String {
+    let mut out = plan.render(false);
+    if !uploads.is_empty() {
+        out.push_str(&format!("{} file(s) will be uploaded:\n", uploads.len()));
+        for upload in uploads {
+            let verb = if upload.replaces { "~" } else { "+" };
+            out.push_str(&format!("  {verb} {} -> {}\n", upload.entry.relative, upload.entry.remote));
+        }
+    }
+    out
+}
+
+/// The plugin runtime shared by the commands of one process.
+fn runtime() -> Result<&'static PluginRuntime, EngineError> {
+    static RUNTIME: std::sync::OnceLock<PluginRuntime> = std::sync::OnceLock::new();
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let runtime = PluginRuntime::new().map_err(|source| EngineError::plugin("runtime", source))?;
+    Ok(RUNTIME.get_or_init(|| runtime))
+}
+
+/// The strategy and its configuration for a deploy.
+struct LoadedStrategy {
+    name: String,
+    handle: plugin_host::Strategy,
+    config: Value,
+}
+
+fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result<LoadedStrategy, EngineError> {
+    let configured = request
+        .strategy
+        .clone()
+        .or_else(|| pipeline.deploy.strategy.as_ref().map(|s| s.name.clone()))
+        .unwrap_or_else(|| pipeline.environment.strategy.name.clone());
+    let mut config = if configured == pipeline.environment.strategy.name {
+        pipeline.environment.strategy.config.clone()
+    } else {
+        pipeline
+            .project
+            .strategies
+            .as_ref()
+            .and_then(|s| s.get(&configured))
+            .cloned()
+            .unwrap_or_else(|| json!({}))
+    };
+    if !config.is_object() {
+        config = json!({});
+    }
+    if configured == "direct" {
+        if let Some(mode) = request.active_runs {
+            config["active_runs"] = json!(mode.as_str());
+        }
+        if let Some(timeout) = request.active_runs_timeout {
+            config["wait_timeout_seconds"] = json!(timeout.as_secs().max(1));
+        }
+    }
+    let reference: PluginRef = configured
+        .parse()
+        .map_err(|source| EngineError::plugin(configured.clone(), source))?;
+    let reference = reference.resolve_against(&pipeline.project.root);
+    let handle = runtime()?
+        .load_strategy(&reference)
+        .map_err(|source| EngineError::plugin(configured.clone(), source))?;
+    handle
+        .validate_config(&config)
+        .map_err(|source| EngineError::plugin(configured.clone(), source))?;
+    Ok(LoadedStrategy { name: configured, handle, config })
+}
+
+fn plugin_plan(plan: &Plan) -> plugin_host::types::Plan {
+    use plugin_host::types::{Change, ChangeOp, PlanAction};
+    match &plan.job {
+        JobAction::Create { settings } => plugin_host::types::Plan {
+            action: PlanAction::Create,
+            changes: vec![Change { path: String::new(), op: ChangeOp::Add, before: None, after: Some(settings.clone()) }],
+        },
+        JobAction::NoChange if plan.permissions.is_empty() => plugin_host::types::Plan { action: PlanAction::Unchanged, changes: vec![] },
+        JobAction::NoChange | JobAction::Update { .. } => {
+            let mut changes: Vec<Change> = match &plan.job {
+                JobAction::Update { changes } => changes
+                    .iter()
+                    .map(|c| Change {
+                        path: c.path.clone(),
+                        op: match (&c.old, &c.new) {
+                            (None, _) => ChangeOp::Add,
+                            (_, None) => ChangeOp::Remove,
+                            _ => ChangeOp::Replace,
+                        },
+                        before: c.old.clone(),
+                        after: c.new.clone(),
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            for change in &plan.permissions {
+                changes.push(Change {
+                    path: "/access_control_list".into(),
+                    op: ChangeOp::Replace,
+                    before: None,
+                    after: serde_json::to_value(change).ok(),
+                });
+            }
+            plugin_host::types::Plan { action: PlanAction::Update, changes }
+        }
+    }
+}
+
+/// The git commit of the project, and whether the checkout has uncommitted changes.
+fn git_state(dir: &Path) -> (Option<String>, bool) {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let commit = run(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
+    let dirty = commit.is_some() && run(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
+    (commit, dirty)
+}
+
+fn machine() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{}", lock::machine_name())
+}
+
+/// Timing of the phases of one command, for the report.
+struct Phases {
+    started: Instant,
+    list: Mutex<Vec<PhaseReport>>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Self { started: Instant::now(), list: Mutex::new(Vec::new()) }
+    }
+
+    fn begin(&self, reporter: &dyn Reporter, name: &str, detail: Option<&str>) -> Instant {
+        reporter.event(EngineEvent::Phase { name, done: None, detail });
+        Instant::now()
+    }
+
+    fn end(&self, reporter: &dyn Reporter, name: &str, since: Instant, ok: bool, detail: Option<String>) {
+        reporter.event(EngineEvent::Phase { name, done: Some(ok), detail: detail.as_deref() });
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        list.push(PhaseReport {
+            name: name.to_owned(),
+            ok,
+            offset_ms: since.duration_since(self.started).as_millis() as u64,
+            duration_ms: since.elapsed().as_millis() as u64,
+            detail,
+        });
+    }
+
+    fn take(&self) -> Vec<PhaseReport> {
+        std::mem::take(&mut *self.list.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The approval rule for a deploy, and how it was satisfied.
+fn approve(required: bool, approve_flag: bool, what: &str, environment: &str, reporter: &dyn Reporter) -> Result<Option<String>, EngineError> {
+    if !required {
+        return Ok(None);
+    }
+    if approve_flag {
+        return Ok(Some("--approve".into()));
+    }
+    match reporter.confirm(&format!("{what} to `{environment}` requires approval. Proceed?")) {
+        Some(true) => Ok(Some("interactive".into())),
+        Some(false) => Err(EngineError::ApprovalRefused(format!("{what} to `{environment}` was not approved; nothing was changed"))),
+        None => Err(EngineError::ApprovalRefused(format!(
+            "{what} to `{environment}` requires approval and no terminal can ask for it; pass `--approve` (or set BRICKSHIP_APPROVE=1) after reviewing `brickship plan`"
+        ))),
+    }
+}
+
+/// Approvals asked of the strategy (`request-approval`): the CLI's `--approve` or a prompt.
+struct PromptApprover<'a> {
+    reporter: &'a dyn Reporter,
+    preapproved: bool,
+    user: String,
+}
+
+impl Approver for PromptApprover<'_> {
+    fn decide<'a>(&'a self, _deployment_id: &'a str, _action: &'a Action, message: &'a str) -> BoxFuture<'a, ApprovalDecision> {
+        Box::pin(async move {
+            if self.preapproved {
+                return ApprovalDecision::Approved { by: self.user.clone(), comment: "--approve".into() };
+            }
+            match self.reporter.confirm(message) {
+                Some(true) => ApprovalDecision::Approved { by: self.user.clone(), comment: "interactive".into() },
+                Some(false) => ApprovalDecision::Rejected { by: self.user.clone(), comment: "interactive".into() },
+                None => ApprovalDecision::Pending,
+            }
+        })
+    }
+}
+
+struct ReporterObserver<'a>(&'a dyn Reporter);
+
+impl Observer for ReporterObserver<'_> {
+    fn progress(&self, _action: &Action, message: &str) {
+        self.0.event(EngineEvent::Waiting { message });
+    }
+}
+
+/// The verifier the executor uses for `verify-job`: the plan's normalisation and diff.
+fn verify_differences(expected: &Value, live: &Value) -> Vec<plugin_host::types::Difference> {
+    let (d, l) = crate::plan::normalize_pair(expected, live, &normalize_options());
+    crate::plan::diff(&l, &d)
+        .into_iter()
+        .map(|c| plugin_host::types::Difference { path: c.path, expected: c.new, actual: c.old })
+        .collect()
+}
+
+/// Everything the mutating half needs.
+struct Execution<'a> {
+    client: &'a Client,
+    journal: Journal<'a>,
+    record: DeploymentRecord,
+    index: Index,
+    reporter: &'a dyn Reporter,
+    phases: &'a Phases,
+    actions: Vec<ActionReport>,
+    mutated: bool,
+}
+
+impl Execution<'_> {
+    fn event(&mut self, kind: EventKind) {
+        self.record.push(now_ms(), kind);
+    }
+
+    async fn save(&mut self) -> Result<(), EngineError> {
+        self.journal.write_record(&self.record).await
+    }
+
+    async fn save_index(&mut self) -> Result<(), EngineError> {
+        self.index.upsert(self.record.entry());
+        self.journal.write_index(&self.index).await
+    }
+}
+
+/// `brickship deploy`.
+pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<DeployOutcome, EngineError> {
+    let phases = Phases::new();
+    let started_at_ms = now_ms();
+    let prepared = prepare(&request.target, env, request.enable_monitoring, reporter).await?;
+    let client = &prepared.client;
+    let p = &prepared.pipeline;
+    if request.validate.or(p.deploy.validate).unwrap_or(true) {
+        validate_workspace(&prepared, reporter).await?;
+    }
+    let strategy = load_strategy(p, request)?;
+
+    let since = phases.begin(reporter, "plan", None);
+    let journal = Journal::new(client, prepared.location.clone());
+    let live = read_live(client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
+    if let Some(note) = &live.note {
+        reporter.event(EngineEvent::Note { message: note });
+    }
+    let plan = Plan::compute(&p.settings, &p.acl(), live.settings.as_ref(), live.permissions.as_ref(), &normalize_options());
+    let entries = project::sync::sync_plan(&p.project.root, &p.project.sync)
+        .map_err(|source| EngineError::Io { action: "read", path: "sync sources".into(), source })?;
+    let (mut sync_state, uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
+    reporter.event(EngineEvent::Plan { plan: &plan, uploads: &uploads });
+    phases.end(reporter, "plan", since, true, Some(plan_summary(&plan, &uploads)));
+
+    let deployment_id = new_deployment_id();
+    let user = client
+        .current_user()
+        .await
+        .map_err(|source| EngineError::workspace("read the current user", source))?
+        .user_name
+        .unwrap_or_else(|| "unknown".into());
+    let (git_commit, git_dirty) = git_state(&p.project.root);
+    let unchanged = plan.is_empty() && uploads.is_empty();
+    let deployment = plugin_host::types::Deployment {
+        id: deployment_id.clone(),
+        pipeline: p.pipeline.clone(),
+        environment: p.environment.name.clone(),
+        version: git_commit.clone().unwrap_or_else(|| p.content_hash.clone()),
+        desired: p.settings.clone(),
+        acl: (!p.access_control_list.is_empty()).then(|| Value::Array(p.access_control_list.clone())),
+        live: live.settings.clone(),
+        live_job_id: live.job_id,
+        plan: plugin_plan(&plan),
+        config: strategy.config.clone(),
+        now_ms: now_ms() as u64,
+    };
+    let mut report = Report::new(&deployment_id, DeploymentKind::Deploy, p, &strategy.name, started_at_ms);
+    report.workspace = client.base_url().to_owned();
+    report.user = user.clone();
+    report.git_commit = git_commit.clone();
+    report.plan = plan.to_json();
+    report.uploads = uploads.iter().map(|u| json!({"local": u.entry.relative, "remote": u.entry.remote})).collect();
+    report.findings = prepared.warnings.to_json();
+    report.job_id = live.job_id;
+
+    if request.dry_run {
+        let first = strategy
+            .handle
+            .step(&deployment, None, &[])
+            .map_err(|source| EngineError::plugin(strategy.name.clone(), source))?;
+        for action in &first.actions {
+            reporter.event(EngineEvent::Action { step: 1, action, dry_run: true });
+            report.actions.push(ActionReport { step: 1, action: action.clone(), outcome: None, duration_ms: 0 });
+        }
+        reporter.event(EngineEvent::Step { step: 1, phase: first.phase, message: &first.message });
+        report.status = ReportStatus::DryRun;
+        return finish_report(report, &phases, client, &p.project.root, None);
+    }
+    if unchanged && live.index.unfinished().next().is_none() {
+        report.status = ReportStatus::NoOp;
+        reporter.event(EngineEvent::Note { message: "the live job already matches the project: nothing to do" });
+        return finish_report(report, &phases, client, &p.project.root, None);
+    }
+
+    let required = request.approval_required.or(p.deploy.approval_required).unwrap_or(p.environment.approval_required);
+    let approval = approve(required, request.approve, "this deploy", &p.environment.name, reporter)?;
+
+    let since = phases.begin(reporter, "lock", None);
+    let info = LockInfo {
+        deployment_id: deployment_id.clone(),
+        owner: user.clone(),
+        machine: lock::machine_name(),
+        pid: std::process::id(),
+        command: "deploy".into(),
+        acquired_at_ms: now_ms(),
+        expires_at_ms: now_ms() + lock::DEFAULT_LEASE.as_millis() as i64,
+    };
+    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, now_ms()).await?;
+    if let Some(broke) = guard.broke() {
+        reporter.event(EngineEvent::Note { message: &format!("broke the lock of {}", broke.describe()) });
+    }
+    phases.end(reporter, "lock", since, true, None);
+
+    // Re-read under the lock: another deployment may have finished between plan and lock.
+    let mut index = journal.index().await?;
+    // A deployment whose process died is superseded: this one converges the job.
+    let superseded = supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, false).await?;
+    let options = json!({
+        "strategy": strategy.name,
+        "strategy_config": strategy.config,
+        "validate": request.validate.or(p.deploy.validate).unwrap_or(true),
+        "rollback_on_failure": request.rollback_on_failure.or(p.deploy.rollback_on_failure).unwrap_or(true),
+        "monitoring": p.monitoring_enabled,
+        "approval": approval,
+        "run_after": request.run_after,
+        "workspace": prepared.choice.describe(),
+    });
+    let record = DeploymentRecord::new(
+        Manifest {
+            deployment_id: deployment_id.clone(),
+            kind: DeploymentKind::Deploy,
+            pipeline: p.pipeline.clone(),
+            environment: p.environment.name.clone(),
+            strategy: strategy.name.clone(),
+            config_hash: p.content_hash.clone(),
+            git_commit,
+            git_dirty,
+            user: user.clone(),
+            machine: machine(),
+            brickship_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at_ms,
+            restores: None,
+            options: options.clone(),
+        },
+        Snapshot {
+            job_id: live.job_id,
+            settings: live.settings.clone(),
+            acl: live.permissions.as_ref().map(direct_acl),
+        },
+        Desired {
+            settings: p.settings.clone(),
+            acl: (!p.access_control_list.is_empty()).then(|| Value::Array(p.access_control_list.clone())),
+        },
+    );
+    let mut exec = Execution {
+        client,
+        journal,
+        record,
+        index,
+        reporter,
+        phases: &phases,
+        actions: Vec::new(),
+        mutated: false,
+    };
+    for message in superseded {
+        reporter.event(EngineEvent::Note { message: &message });
+        exec.event(EventKind::Note { message });
+    }
+    let rollback_on_failure = request.rollback_on_failure.or(p.deploy.rollback_on_failure).unwrap_or(true);
+    let result = execute(
+        &mut exec,
+        &strategy,
+        deployment,
+        &uploads,
+        &mut sync_state,
+        &prepared.location,
+        request.run_after,
+        guard,
+        rollback_on_failure,
+        &user,
+        request.approve,
+    )
+    .await;
+    report.actions = std::mem::take(&mut exec.actions);
+    report.job_id = exec.record.job_id.or(report.job_id);
+    match result {
+        Ok(done) => {
+            report.status = done.status;
+            report.run = done.run;
+            report.rollback = done.rollback;
+            report.error = exec.record.error.clone();
+        }
+        Err(err) => {
+            report.status = ReportStatus::Failed;
+            report.error = Some(format!("{err:#}"));
+            let _ = finish_report(report, &phases, client, &p.project.root, None);
+            return Err(err);
+        }
+    }
+    let monitoring = if p.monitoring_enabled && report.status == ReportStatus::Succeeded {
+        let ids = crate::monitoring::MonitoringIds { job_id: report.job_id.map(|id| id.to_string()), workspace_id: None };
+        let file = crate::monitoring::monitoring_file(p, &ids);
+        let path = p.project.root.join(&file.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| EngineError::Io { action: "create", path: dir.display().to_string(), source })?;
+        }
+        std::fs::write(&path, &file.content).map_err(|source| EngineError::Io { action: "write", path: file.path.clone(), source })?;
+        Some(file.path)
+    } else {
+        None
+    };
+    finish_report(report, &phases, client, &p.project.root, monitoring)
+}
+
+fn plan_summary(plan: &Plan, uploads: &[Upload]) -> String {
+    let job = match &plan.job {
+        JobAction::Create { .. } => "create the job".to_owned(),
+        JobAction::Update { changes } => format!("update {} field(s)", changes.len()),
+        JobAction::NoChange => "no job change".to_owned(),
+    };
+    let mut parts = vec![job];
+    if !plan.permissions.is_empty() {
+        parts.push(format!("{} permission change(s)", plan.permissions.len()));
+    }
+    if !uploads.is_empty() {
+        parts.push(format!("{} file upload(s)", uploads.len()));
+    }
+    parts.join(", ")
+}
+
+/// How the mutating half ended.
+struct Executed {
+    status: ReportStatus,
+    run: Option<Value>,
+    rollback: Option<RollbackReport>,
+}
+
+/// The mutating half: journal, upload, strategy loop, verify, run, record, unlock.
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    exec: &mut Execution<'_>,
+    strategy: &LoadedStrategy,
+    deployment: plugin_host::types::Deployment,
+    uploads: &[Upload],
+    sync_state: &mut SyncState,
+    location: &StateLocation,
+    run_after: bool,
+    guard: LockGuard,
+    rollback_on_failure: bool,
+    user: &str,
+    preapproved: bool,
+) -> Result<Executed, EngineError> {
+    let reporter = exec.reporter;
+    // The manifest and snapshot reach the journal before anything changes.
+    let since = exec.phases.begin(reporter, "journal", None);
+    exec.event(EventKind::Phase { phase: "manifest".into(), status: "written".into(), detail: None });
+    exec.save().await?;
+    exec.save_index().await?;
+    exec.phases.end(reporter, "journal", since, true, None);
+
+    let outcome = run_strategy(exec, strategy, deployment, uploads, sync_state, location, run_after, user, preapproved).await;
+    let (status, run, rollback) = match outcome {
+        Ok((job_id, run)) => {
+            exec.record.status = Status::Succeeded;
+            exec.record.job_id = Some(job_id);
+            exec.index.live_job_id = Some(job_id);
+            (ReportStatus::Succeeded, run, None)
+        }
+        Err(failure) => {
+            exec.record.error = Some(failure.clone());
+            exec.event(EventKind::Note { message: format!("failed: {failure}") });
+            if exec.mutated && rollback_on_failure {
+                let since = exec.phases.begin(reporter, "rollback", None);
+                let problems = restore_snapshot(exec).await;
+                let restored = problems.is_empty();
+                exec.phases.end(reporter, "rollback", since, restored, (!restored).then(|| problems.join("; ")));
+                exec.record.status = if restored { Status::RolledBack } else { Status::Failed };
+                exec.record.job_id = exec.record.snapshot.job_id;
+                let report = RollbackReport { reason: failure, restored, problems };
+                (if restored { ReportStatus::RolledBack } else { ReportStatus::Failed }, None, Some(report))
+            } else {
+                exec.record.status = Status::Failed;
+                let note = if exec.mutated {
+                    "rollback on failure is off: the workspace is left as the failure left it; `brickship rollback` restores the snapshot"
+                } else {
+                    "nothing was changed"
+                };
+                exec.event(EventKind::Note { message: note.into() });
+                (ReportStatus::Failed, None, None)
+            }
+        }
+    };
+    let since = exec.phases.begin(reporter, "record", None);
+    exec.record.finished_at_ms = Some(now_ms());
+    exec.save().await?;
+    exec.save_index().await?;
+    guard.release(exec.client).await?;
+    exec.phases.end(reporter, "record", since, true, None);
+    Ok(Executed { status, run, rollback })
+}
+
+/// Uploads code, runs the strategy to a final phase, verifies and triggers a run. `Err` is a
+/// failure message (the caller rolls back); journal write failures are failures too.
+#[allow(clippy::too_many_arguments)]
+async fn run_strategy(
+    exec: &mut Execution<'_>,
+    strategy: &LoadedStrategy,
+    mut deployment: plugin_host::types::Deployment,
+    uploads: &[Upload],
+    sync_state: &mut SyncState,
+    location: &StateLocation,
+    run_after: bool,
+    user: &str,
+    preapproved: bool,
+) -> Result<(i64, Option<Value>), String> {
+    let reporter = exec.reporter;
+    let client = exec.client;
+    if !uploads.is_empty() {
+        let since = exec.phases.begin(reporter, "upload", Some(&format!("{} file(s)", uploads.len())));
+        // What the upload replaces reaches the journal before the first file changes.
+        let captured = code_sync::capture_replaced(client, uploads).await;
+        let replaced = match captured {
+            Ok(replaced) => replaced,
+            Err(err) => {
+                exec.phases.end(reporter, "upload", since, false, Some(err.to_string()));
+                return Err(err.to_string());
+            }
+        };
+        exec.record.replaced_files = replaced;
+        exec.record.previous_sync = Some(sync_state.clone());
+        exec.event(EventKind::Note { message: format!("uploading {} file(s)", uploads.len()) });
+        exec.save().await.map_err(|e| e.to_string())?;
+        exec.mutated = true;
+        let uploaded = match code_sync::apply_uploads(client, uploads, sync_state).await {
+            Ok(()) => code_sync::save_state(client, location, sync_state).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = uploaded {
+            exec.phases.end(reporter, "upload", since, false, Some(err.to_string()));
+            return Err(err.to_string());
+        }
+        exec.phases.end(reporter, "upload", since, true, None);
+    }
+
+    let since = exec.phases.begin(reporter, "rollout", Some(&strategy.name));
+    let mut ctx = ExecContext {
+        deployment_id: deployment.id.clone(),
+        pipeline: deployment.pipeline.clone(),
+        environment: deployment.environment.clone(),
+        live_job_id: deployment.live_job_id,
+        ..ExecContext::default()
+    };
+    let observer = ReporterObserver(reporter);
+    let approver = PromptApprover { reporter, preapproved, user: user.to_owned() };
+    let executor = Executor {
+        client,
+        verifier: &verify_differences,
+        observer: &observer,
+        approver: &approver,
+        poll: Duration::from_millis(250),
+    };
+    let mut state: Option<String> = None;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut step_no = 0u32;
+    let final_result: StepResult = loop {
+        step_no += 1;
+        deployment.now_ms = now_ms() as u64;
+        let result = match strategy.handle.step(&deployment, state.as_deref(), &outcomes) {
+            Ok(result) => result,
+            Err(err) => {
+                exec.phases.end(reporter, "rollout", since, false, Some(err.to_string()));
+                return Err(format!("strategy `{}` failed: {err}", strategy.name));
+            }
+        };
+        reporter.event(EngineEvent::Step { step: step_no, phase: result.phase, message: &result.message });
+        exec.event(EventKind::Step {
+            step: step_no,
+            phase: result.phase,
+            message: result.message.clone(),
+            state: result.state.clone(),
+            actions: result.actions.iter().map(|a| a.id.clone()).collect(),
+        });
+        exec.record.strategy_state = Some(result.state.clone());
+        if result.phase != Phase::Running {
+            break result;
+        }
+        outcomes = Vec::with_capacity(result.actions.len());
+        let mut skipping = false;
+        for action in &result.actions {
+            if skipping {
+                outcomes.push(Outcome { action_id: action.id.clone(), kind: OutcomeKind::Skipped });
+                continue;
+            }
+            exec.event(EventKind::ActionStarted { step: step_no, action: action.clone() });
+            exec.save().await.map_err(|e| e.to_string())?;
+            if action.kind.is_mutation() {
+                exec.mutated = true;
+            }
+            reporter.event(EngineEvent::Action { step: step_no, action, dry_run: false });
+            let started = Instant::now();
+            let outcome = match executor.perform(&mut ctx, action, false).await {
+                Performed::Done(outcome) => outcome,
+                Performed::Parked { message } => Outcome {
+                    action_id: action.id.clone(),
+                    kind: OutcomeKind::Rejected {
+                        by: "brickship".into(),
+                        comment: format!("no approval could be asked for ({message}); pass --approve"),
+                    },
+                },
+            };
+            let duration = started.elapsed();
+            reporter.event(EngineEvent::Outcome { step: step_no, action, outcome: &outcome, duration });
+            exec.record.created_jobs = ctx.created_jobs.clone();
+            exec.record.started_runs = ctx.started_runs.clone();
+            exec.event(EventKind::ActionFinished { step: step_no, outcome: outcome.clone(), duration_ms: duration.as_millis() as u64 });
+            exec.save().await.map_err(|e| e.to_string())?;
+            exec.actions.push(ActionReport {
+                step: step_no,
+                action: action.clone(),
+                outcome: Some(outcome.clone()),
+                duration_ms: duration.as_millis() as u64,
+            });
+            if matches!(outcome.kind, OutcomeKind::Failed { .. } | OutcomeKind::TimedOut { .. } | OutcomeKind::Rejected { .. }) {
+                skipping = true;
+            }
+            outcomes.push(outcome);
+        }
+        state = Some(result.state.clone());
+    };
+    match final_result.phase {
+        Phase::Succeeded => exec.phases.end(reporter, "rollout", since, true, Some(final_result.message.clone())),
+        Phase::Failed => {
+            exec.phases.end(reporter, "rollout", since, false, Some(final_result.message.clone()));
+            return Err(final_result.message);
+        }
+        Phase::Paused | Phase::Running => {
+            exec.phases.end(reporter, "rollout", since, false, Some(final_result.message.clone()));
+            return Err(format!(
+                "strategy `{}` paused the deployment ({}); pausing needs `brickship resume`, which this build does not have yet",
+                strategy.name, final_result.message
+            ));
+        }
+    }
+
+    // Verify: the job holding the pipeline's name now has the desired settings and ACL.
+    let since = exec.phases.begin(reporter, "verify", None);
+    let job_id = match live_job_after(client, &ctx, &deployment).await {
+        Ok(id) => id,
+        Err(err) => {
+            exec.phases.end(reporter, "verify", since, false, Some(err.clone()));
+            return Err(err);
+        }
+    };
+    let verified = verify_job(client, job_id, &deployment).await;
+    exec.phases.end(reporter, "verify", since, verified.is_ok(), verified.as_ref().err().cloned());
+    verified?;
+    exec.event(EventKind::Phase { phase: "verify".into(), status: "passed".into(), detail: Some(format!("job {job_id}")) });
+
+    // The seed's "start jobs with new configuration": only for jobs nothing else triggers.
+    let mut run = None;
+    let triggered = ["schedule", "trigger", "continuous", "triggers"].iter().any(|k| deployment.desired.get(*k).is_some());
+    if run_after && !triggered {
+        let since = exec.phases.begin(reporter, "run", None);
+        let mut request = databricks::RunNow::new(job_id);
+        request.idempotency_token = Some(format!("{}-run", deployment.id));
+        match client.run_now(&request).await {
+            Ok(started) => {
+                let url = client.get_run(started.run_id).await.ok().and_then(|r| r.run_page_url);
+                exec.event(EventKind::Note { message: format!("started run {}", started.run_id) });
+                run = Some(json!({"run_id": started.run_id, "url": url}));
+                exec.phases.end(reporter, "run", since, true, Some(format!("run {}", started.run_id)));
+            }
+            Err(err) => {
+                exec.phases.end(reporter, "run", since, false, Some(err.to_string()));
+                return Err(format!("the job was deployed but its run could not start: {err}"));
+            }
+        }
+    }
+    Ok((job_id, run))
+}
+
+/// The job that holds the pipeline's name after the rollout: the live job or one the strategy
+/// created (e.g. green after a swap).
+async fn live_job_after(client: &Client, ctx: &ExecContext, deployment: &plugin_host::types::Deployment) -> Result<i64, String> {
+    let name = deployment.desired.get("name").and_then(Value::as_str).unwrap_or_default();
+    let mut candidates: Vec<i64> = ctx.created_jobs.values().copied().collect();
+    if let Some(live) = ctx.live_job_id {
+        candidates.push(live);
+    }
+    let mut holding = Vec::new();
+    for id in candidates {
+        match client.get_job(id).await {
+            Ok(job) if job.settings.name.as_deref() == Some(name) => holding.push(id),
+            Ok(_) => {}
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(format!("cannot read job {id}: {err}")),
+        }
+    }
+    holding.sort_unstable();
+    holding.dedup();
+    match holding.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(format!("after the rollout no job is named `{name}`")),
+        many => Err(format!(
+            "after the rollout {} jobs are named `{name}` ({}); the strategy left a duplicate",
+            many.len(),
+            many.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// Checks the job's settings and (when managed) permissions equal the desired ones.
+async fn verify_job(client: &Client, job_id: i64, deployment: &plugin_host::types::Deployment) -> Result<(), String> {
+    let live = client.get_job_value(job_id).await.map_err(|e| format!("cannot read job {job_id}: {e}"))?;
+    let settings = live.get("settings").cloned().unwrap_or(Value::Null);
+    let differences = verify_differences(&deployment.desired, &settings);
+    if !differences.is_empty() {
+        let fields: Vec<String> = differences.iter().take(5).map(|d| d.path.clone()).collect();
+        return Err(format!(
+            "job {job_id} does not have the deployed settings: {} field(s) differ ({})",
+            differences.len(),
+            fields.join(", ")
+        ));
+    }
+    if let Some(acl) = &deployment.acl {
+        let permissions = client.get_job_permissions(job_id).await.map_err(|e| format!("cannot read the permissions of job {job_id}: {e}"))?;
+        let live = serde_json::to_value(permissions).unwrap_or(Value::Null);
+        let desired: Vec<project::AclEntry> = acl
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| {
+                Some(project::AclEntry {
+                    principal: project::Principal::from_entry(v)?,
+                    permission_level: v.get("permission_level")?.as_str()?.to_owned(),
+                })
+            })
+            .collect();
+        let changes = crate::plan::diff_acl(&desired, Some(&live));
+        if !changes.is_empty() {
+            return Err(format!("job {job_id} does not have the deployed permissions: {} entry(ies) differ", changes.len()));
+        }
+    }
+    Ok(())
+}
+
+/// Restores the snapshot after a failure: the live job's settings and ACL, no job this
+/// deployment created, the previous code. Returns the problems (empty when fully restored).
+async fn restore_snapshot(exec: &mut Execution<'_>) -> Vec<String> {
+    let client = exec.client;
+    let mut problems = Vec::new();
+    let snapshot = exec.record.snapshot.clone();
+    for (label, job_id) in exec.record.created_jobs.clone() {
+        if Some(job_id) == snapshot.job_id {
+            continue;
+        }
+        match client.delete_job(job_id).await {
+            Ok(()) => exec.event(EventKind::Note { message: format!("rollback: deleted job {job_id} (`{label}`)") }),
+            Err(err) if err.is_not_found() => {}
+            Err(err) => problems.push(format!("cannot delete job {job_id} (`{label}`): {err}")),
+        }
+    }
+    if let (Some(job_id), Some(settings)) = (snapshot.job_id, snapshot.settings.clone()) {
+        match databricks::JobSettings::from_value(settings) {
+            Ok(settings) => match client.reset_job(job_id, &settings).await {
+                Ok(()) => exec.event(EventKind::Note { message: format!("rollback: restored the settings of job {job_id}") }),
+                Err(err) => problems.push(format!("cannot restore the settings of job {job_id}: {err}")),
+            },
+            Err(err) => problems.push(format!("the snapshot of job {job_id} is not valid settings: {err}")),
+        }
+        if exec.record.desired.acl.is_some()
+            && let Some(acl) = &snapshot.acl
+        {
+            match serde_json::from_value::<Vec<databricks::AccessControlRequest>>(acl.clone()) {
+                Ok(acl) if !acl.is_empty() => match client.set_job_permissions(job_id, &acl).await {
+                    Ok(_) => exec.event(EventKind::Note { message: format!("rollback: restored the permissions of job {job_id}") }),
+                    Err(err) => problems.push(format!("cannot restore the permissions of job {job_id}: {err}")),
+                },
+                Ok(_) => {}
+                Err(err) => problems.push(format!("the snapshot ACL is not valid: {err}")),
+            }
+        }
+    }
+    let location = exec.journal.location().clone();
+    problems.extend(restore_files(client, &location, &exec.record).await);
+    problems
+}
+
+/// Puts back the code a deployment's upload replaced, and the sync state before it.
+async fn restore_files(client: &Client, location: &StateLocation, record: &DeploymentRecord) -> Vec<String> {
+    let mut problems = code_sync::restore(client, &record.replaced_files).await;
+    if let Some(previous) = &record.previous_sync
+        && let Err(err) = code_sync::save_state(client, location, previous).await
+    {
+        problems.push(format!("cannot restore `sync.json`: {err}"));
+    }
+    problems
+}
+
+fn finish_report(
+    mut report: Report,
+    phases: &Phases,
+    client: &Client,
+    project_root: &Path,
+    monitoring_file: Option<String>,
+) -> Result<DeployOutcome, EngineError> {
+    report.phases = phases.take();
+    report.monitoring_file = monitoring_file;
+    report.finish(now_ms(), client.calls());
+    let report_paths = report.write(project_root)?;
+    Ok(DeployOutcome { report, report_paths })
+}
+
+/// What `brickship status` shows.
+#[derive(Debug, Serialize)]
+pub struct StatusView {
+    pub pipeline: String,
+    pub environment: String,
+    pub workspace: String,
+    pub job: Option<Value>,
+    pub last_deployment: Option<IndexEntry>,
+    pub unfinished: Vec<IndexEntry>,
+    pub active_runs: Vec<Value>,
+    pub lock: Option<LockInfo>,
+    pub lock_stale: Option<String>,
+}
+
+/// `brickship status`.
+pub async fn status(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<StatusView, EngineError> {
+    let prepared = prepare(target, env, None, reporter).await?;
+    let client = &prepared.client;
+    let journal = Journal::new(client, prepared.location.clone());
+    let live = read_live(client, &journal, prepared.pipeline.job_name(), false).await?;
+    let lock = lock::peek(client, &prepared.location.lock_path()).await?;
+    let active_runs = match live.job_id {
+        Some(job_id) => client
+            .list_runs(&databricks::ListRuns { active_only: true, ..databricks::ListRuns::for_job(job_id) })
+            .await
+            .map_err(|source| EngineError::workspace(format!("list the active runs of job {job_id}"), source))?
+            .iter()
+            .map(|run| {
+                json!({
+                    "run_id": run.run_id,
+                    "state": run.life_cycle_state().map(|s| s.as_str().to_owned()),
+                    "start_time": run.start_time.map(format_time_ms),
+                    "url": run.run_page_url,
+                })
+            })
+            .collect(),
+        None => vec![],
+    };
+    let job = live.job_id.map(|id| {
+        let settings = live.settings.clone().unwrap_or(Value::Null);
+        json!({
+            "job_id": id,
+            "name": settings.get("name"),
+            "schedule": settings.get("schedule"),
+            "deployment": settings.get("tags").and_then(|t| t.get(super::executor::TAG_DEPLOYMENT)),
+        })
+    });
+    Ok(StatusView {
+        pipeline: prepared.pipeline.pipeline.clone(),
+        environment: prepared.pipeline.environment.name.clone(),
+        workspace: client.base_url().to_owned(),
+        job,
+        last_deployment: live.index.deployments.last().cloned(),
+        unfinished: live.index.unfinished().cloned().collect(),
+        active_runs,
+        lock_stale: lock.as_ref().and_then(|l| l.stale_reason(now_ms())),
+        lock,
+    })
+}
+
+/// `brickship history`: the journal's index, newest first.
+pub async fn history(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<Vec<IndexEntry>, EngineError> {
+    let prepared = prepare(target, env, None, reporter).await?;
+    let journal = Journal::new(&prepared.client, prepared.location.clone());
+    let mut entries = journal.index().await?.deployments;
+    entries.reverse();
+    Ok(entries)
+}
+
+/// `brickship rollback`: re-applies the settings of the previous (or a chosen) deployment.
+pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<DeployOutcome, EngineError> {
+    let phases = Phases::new();
+    let started_at_ms = now_ms();
+    let prepared = prepare(&request.target, env, None, reporter).await?;
+    let client = &prepared.client;
+    let p = &prepared.pipeline;
+    let journal = Journal::new(client, prepared.location.clone());
+    let index = journal.index().await?;
+
+    // What to restore: --to, an interrupted deployment's snapshot, or the deployment before the current one.
+    let (restores, desired_settings, desired_acl) = pick_rollback_target(&journal, &index, request.to.as_deref()).await?;
+    let live = read_live(client, &journal, p.job_name(), desired_acl.is_some()).await?;
+    let desired_name = desired_settings.get("name").and_then(Value::as_str).unwrap_or(p.job_name()).to_owned();
+    let live = if live.job_id.is_none() && desired_name != p.job_name() {
+        read_live(client, &journal, &desired_name, desired_acl.is_some()).await?
+    } else {
+        live
+    };
+    let acl_entries: Vec<project::AclEntry> = desired_acl
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            Some(project::AclEntry {
+                principal: project::Principal::from_entry(v)?,
+                permission_level: v.get("permission_level")?.as_str()?.to_owned(),
+            })
+        })
+        .collect();
+    let plan = Plan::compute(&desired_settings, &acl_entries, live.settings.as_ref(), live.permissions.as_ref(), &normalize_options());
+    reporter.event(EngineEvent::Plan { plan: &plan, uploads: &[] });
+    let deployment_id = new_deployment_id();
+    let user = client
+        .current_user()
+        .await
+        .map_err(|source| EngineError::workspace("read the current user", source))?
+        .user_name
+        .unwrap_or_else(|| "unknown".into());
+    let mut report = Report::new(&deployment_id, DeploymentKind::Rollback, p, "direct", started_at_ms);
+    report.workspace = client.base_url().to_owned();
+    report.user = user.clone();
+    report.plan = plan.to_json();
+    report.restores = Some(restores.clone());
+    report.job_id = live.job_id;
+    if plan.is_empty() && index.unfinished().next().is_none() {
+        report.status = ReportStatus::NoOp;
+        reporter.event(EngineEvent::Note { message: &format!("the live job already has the settings of `{restores}`: nothing to do") });
+        return finish_report(report, &phases, client, &p.project.root, None);
+    }
+    approve(p.environment.approval_required, request.approve, "this rollback", &p.environment.name, reporter)?;
+
+    let since = phases.begin(reporter, "lock", None);
+    let info = LockInfo {
+        deployment_id: deployment_id.clone(),
+        owner: user.clone(),
+        machine: lock::machine_name(),
+        pid: std::process::id(),
+        command: "rollback".into(),
+        acquired_at_ms: now_ms(),
+        expires_at_ms: now_ms() + lock::DEFAULT_LEASE.as_millis() as i64,
+    };
+    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, now_ms()).await?;
+    phases.end(reporter, "lock", since, true, None);
+
+    let mut index = journal.index().await?;
+    // Deployments that never finished are superseded by this rollback, which puts back the
+    // code they replaced and (below) the settings they found.
+    let superseded = supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, true).await?;
+    let (git_commit, git_dirty) = git_state(&p.project.root);
+    let record = DeploymentRecord::new(
+        Manifest {
+            deployment_id: deployment_id.clone(),
+            kind: DeploymentKind::Rollback,
+            pipeline: p.pipeline.clone(),
+            environment: p.environment.name.clone(),
+            strategy: "direct".into(),
+            config_hash: project::content_hash(&desired_settings, desired_acl.as_ref().and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])),
+            git_commit,
+            git_dirty,
+            user: user.clone(),
+            machine: machine(),
+            brickship_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at_ms,
+            restores: Some(restores.clone()),
+            options: json!({}),
+        },
+        Snapshot {
+            job_id: live.job_id,
+            settings: live.settings.clone(),
+            acl: live.permissions.as_ref().map(direct_acl),
+        },
+        Desired { settings: desired_settings.clone(), acl: desired_acl.clone() },
+    );
+    let strategy = LoadedStrategy {
+        name: "direct".into(),
+        handle: runtime()?
+            .load_strategy(&PluginRef::builtin("direct"))
+            .map_err(|source| EngineError::plugin("direct", source))?,
+        config: json!({ "active_runs": "wait" }),
+    };
+    let deployment = plugin_host::types::Deployment {
+        id: deployment_id.clone(),
+        pipeline: p.pipeline.clone(),
+        environment: p.environment.name.clone(),
+        version: restores.clone(),
+        desired: desired_settings,
+        acl: desired_acl,
+        live: live.settings.clone(),
+        live_job_id: live.job_id,
+        plan: plugin_plan(&plan),
+        config: strategy.config.clone(),
+        now_ms: now_ms() as u64,
+    };
+    let mut exec = Execution {
+        client,
+        journal,
+        record,
+        index,
+        reporter,
+        phases: &phases,
+        actions: Vec::new(),
+        mutated: false,
+    };
+    for message in superseded {
+        exec.event(EventKind::Note { message });
+    }
+    let mut sync_state = SyncState::default();
+    let result = execute(&mut exec, &strategy, deployment, &[], &mut sync_state, &prepared.location, false, guard, true, &user, true).await;
+    report.actions = std::mem::take(&mut exec.actions);
+    report.job_id = exec.record.job_id.or(report.job_id);
+    let done = result?;
+    report.status = done.status;
+    report.rollback = done.rollback;
+    report.error = exec.record.error.clone();
+    finish_report(report, &phases, client, &p.project.root, None)
+}
+
+/// Marks every unfinished deployment (its process died) as interrupted, superseded by
+/// `by`. Jobs it created that do not hold the pipeline's name (`live_job_id`) are deleted, so
+/// no green or canary job is orphaned. With `restore_code`, the code it replaced is put back
+/// (a rollback); otherwise the new deployment uploads over it. Returns notes for the journal.
+async fn supersede_unfinished(
+    client: &Client,
+    journal: &Journal<'_>,
+    index: &mut Index,
+    by: &str,
+    live_job_id: Option<i64>,
+    restore_code: bool,
+) -> Result<Vec<String>, EngineError> {
+    let mut notes = Vec::new();
+    let unfinished: Vec<IndexEntry> = index.unfinished().filter(|e| e.deployment_id != by).cloned().collect();
+    for entry in unfinished {
+        let Some(mut old) = journal.record(&entry.deployment_id).await? else {
+            let mut entry = entry.clone();
+            entry.status = Status::Interrupted;
+            index.upsert(entry);
+            continue;
+        };
+        for (label, job_id) in old.created_jobs.clone() {
+            if Some(job_id) == live_job_id {
+                continue;
+            }
+            match client.delete_job(job_id).await {
+                Ok(()) => notes.push(format!("deleted job {job_id} (`{label}`) left by interrupted deployment `{}`", entry.deployment_id)),
+                Err(err) if err.is_not_found() => {}
+                Err(source) => {
+                    return Err(EngineError::workspace(format!("delete job {job_id} left by `{}`", entry.deployment_id), source));
+                }
+            }
+        }
+        if restore_code && !old.replaced_files.is_empty() {
+            let problems = restore_files(client, journal.location(), &old).await;
+            notes.push(format!(
+                "restored {} file(s) interrupted deployment `{}` had replaced{}",
+                old.replaced_files.len(),
+                entry.deployment_id,
+                if problems.is_empty() { String::new() } else { format!(" (problems: {})", problems.join("; ")) }
+            ));
+        }
+        old.status = Status::Interrupted;
+        old.finished_at_ms = Some(now_ms());
+        old.push(now_ms(), EventKind::Note { message: format!("interrupted; superseded by `{by}`") });
+        journal.write_record(&old).await?;
+        index.upsert(old.entry());
+        notes.push(format!("marked deployment `{}` interrupted", entry.deployment_id));
+    }
+    Ok(notes)
+}
+
+/// The deployment a rollback restores: `(id it restores, settings, acl)`.
+async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&str>) -> Result<(String, Value, Option<Value>), EngineError> {
+    let missing = |what: String| EngineError::Usage(what);
+    if let Some(id) = to {
+        let entry = index.find(id).ok_or_else(|| {
+            missing(format!(
+                "no deployment `{id}` in this pipeline's history; run `brickship history` to see the deployment ids"
+            ))
+        })?;
+        if entry.status != Status::Succeeded {
+            return Err(missing(format!(
+                "deployment `{id}` {}; roll back to a deployment that succeeded",
+                match entry.status {
+                    Status::RolledBack => "was rolled back".to_owned(),
+                    other => format!("is {}", other.as_str()),
+                }
+            )));
+        }
+        let record = journal.record(id).await?.ok_or_else(|| missing(format!("the record of deployment `{id}` is missing from the journal")))?;
+        return Ok((id.to_owned(), record.desired.settings, record.desired.acl));
+    }
+    // An interrupted deployment: restore what it found.
+    if let Some(entry) = index.unfinished().last() {
+        let record = journal
+            .record(&entry.deployment_id)
+            .await?
+            .ok_or_else(|| missing(format!("the record of deployment `{}` is missing", entry.deployment_id)))?;
+        let Some(settings) = record.snapshot.settings.clone() else {
+            return Err(missing(format!(
+                "deployment `{}` was interrupted while creating the job, so there is no earlier version; deploy again to finish it",
+                entry.deployment_id
+            )));
+        };
+        return Ok((format!("snapshot-of-{}", entry.deployment_id), settings, record.snapshot.acl.clone()));
+    }
+    let succeeded: Vec<&IndexEntry> = index.deployments.iter().filter(|e| e.status == Status::Succeeded).collect();
+    let Some(current) = succeeded.last() else {
+        return Err(missing("nothing to roll back: this pipeline has no successful deployment in this environment".into()));
+    };
+    // The configuration in force is that of the deployment the current one restores, if it is a rollback.
+    let current_id = current.restores.clone().unwrap_or_else(|| current.deployment_id.clone());
+    let position = index.deployments.iter().position(|e| e.deployment_id == current_id).unwrap_or(index.deployments.len());
+    let previous = index.deployments[..position]
+        .iter()
+        .rev()
+        .find(|e| e.status == Status::Succeeded && e.kind == DeploymentKind::Deploy);
+    match previous {
+        Some(entry) => {
+            let record = journal
+                .record(&entry.deployment_id)
+                .await?
+                .ok_or_else(|| missing(format!("the record of deployment `{}` is missing", entry.deployment_id)))?;
+            Ok((entry.deployment_id.clone(), record.desired.settings, record.desired.acl))
+        }
+        None => {
+            let record = journal
+                .record(&current_id)
+                .await?
+                .ok_or_else(|| missing(format!("the record of deployment `{current_id}` is missing")))?;
+            match record.snapshot.settings {
+                Some(settings) => Ok((format!("snapshot-of-{current_id}"), settings, record.snapshot.acl)),
+                None => Err(missing(format!(
+                    "nothing to roll back to: `{current_id}` is the first deployment and it created the job; deploy an earlier version instead"
+                ))),
+            }
+        }
+    }
+}
