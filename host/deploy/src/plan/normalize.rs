@@ -87,7 +87,7 @@ const CLUSTER_ENRICHMENT_OBJECTS: &[&str] = &[
 
 fn remove_if(obj: &mut Map<String, Value>, key: &str, default: &Value) {
     if obj.get(key) == Some(default) {
-        obj.remove(key);
+        obj.shift_remove(key);
     }
 }
 
@@ -99,7 +99,7 @@ fn remove_if_empty(obj: &mut Map<String, Value>, key: &str) {
         _ => false,
     };
     if empty {
-        obj.remove(key);
+        obj.shift_remove(key);
     }
 }
 
@@ -184,9 +184,9 @@ fn notifications(obj: &mut Map<String, Value>) {
 
 fn cluster(spec: &mut Value) {
     let Some(obj) = spec.as_object_mut() else { return };
-    obj.remove("apply_policy_default_values");
+    obj.shift_remove("apply_policy_default_values");
     if obj.contains_key("autoscale") {
-        obj.remove("num_workers");
+        obj.shift_remove("num_workers");
     }
     for k in [
         "spark_conf",
@@ -240,8 +240,8 @@ pub fn normalize(settings: &Value, opts: &NormalizeOptions) -> Value {
     clean(&mut v);
     let Some(obj) = v.as_object_mut() else { return v };
     let git = obj.contains_key("git_source");
-    obj.remove("format");
-    obj.remove("access_control_list");
+    obj.shift_remove("format");
+    obj.shift_remove("access_control_list");
     remove_if(obj, "max_concurrent_runs", &Value::from(1));
     remove_if(obj, "timeout_seconds", &Value::from(0));
     remove_if(obj, "queue", &serde_json::json!({"enabled": true}));
@@ -282,7 +282,7 @@ fn strip_cluster(live: &mut Value, desired: Option<&Value>) {
     for k in CLUSTER_ENRICHMENT {
         match d.and_then(|d| d.get(*k)) {
             None => {
-                l.remove(*k);
+                l.shift_remove(*k);
             }
             Some(Value::Object(dsub)) if CLUSTER_ENRICHMENT_OBJECTS.contains(k) => {
                 if let Some(Value::Object(lsub)) = l.get_mut(*k) {
@@ -306,7 +306,7 @@ pub fn strip_enrichment(live: &mut Value, desired: &Value) {
     let Some(l) = live.as_object_mut() else { return };
     for k in JOB_ENRICHMENT {
         if desired.get(*k).is_none() {
-            l.remove(*k);
+            l.shift_remove(*k);
         }
     }
     if let Some(Value::Array(clusters)) = l.get_mut("job_clusters") {
@@ -418,6 +418,20 @@ mod tests {
             "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "nb", "source": "GIT"}}]});
         let (d, l) = normalize_pair(&desired, &live, &NormalizeOptions::default());
         assert_eq!(d, l);
+    }
+
+    #[test]
+    fn keys_come_out_sorted_even_after_removals() {
+        let v = normalize(
+            &json!({"tasks": [], "name": "j", "format": "MULTI_TASK", "job_clusters": [{"job_cluster_key": "c",
+                "new_cluster": {"spark_version": "s", "num_workers": 1, "autoscale": {"min_workers": 1, "max_workers": 2}, "runtime_engine": "PHOTON"}}],
+                "timeout_seconds": 1}),
+            &NormalizeOptions::default(),
+        );
+        let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["job_clusters", "name", "timeout_seconds"]);
+        let spec: Vec<&String> = v["job_clusters"][0]["new_cluster"].as_object().expect("spec").keys().collect();
+        assert_eq!(spec, ["autoscale", "runtime_engine", "spark_version"]);
     }
 
     #[test]

@@ -637,7 +637,7 @@ fn render(
     let (mut settings, spans) = job.to_json();
     let mut access_control_list = vec![];
     if let Some(obj) = settings.as_object_mut()
-        && let Some(acl) = obj.remove("access_control_list")
+        && let Some(acl) = obj.shift_remove("access_control_list")
     {
         match acl {
             Value::Array(items) => access_control_list = items,
