@@ -20,7 +20,7 @@
 //!   Each mutation first records the facts the past has fixed (queue promotions, run ends).
 //! * **State pairing.** Every run and task run carries both the legacy `state` and the v2 `status`,
 //!   paired as in the reference (§4.4): a failed task is `TERMINATED/FAILED`, its job run
-//!   `INTERNAL_ERROR/FAILED` with "Task <key> failed with message: ..." and status
+//!   `INTERNAL_ERROR/FAILED` with `"Task <key> failed with message: ..."` and status
 //!   `TERMINATED`/`RUN_EXECUTION_ERROR`.
 //! * **Persistence.** The whole service state is one JSON document (`jobs.json` in the state
 //!   directory) replaced atomically before each mutation responds.
