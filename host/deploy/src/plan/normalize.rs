@@ -430,7 +430,11 @@ mod tests {
         );
         let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
         assert_eq!(keys, ["job_clusters", "name", "timeout_seconds"]);
-        let spec: Vec<&String> = v["job_clusters"][0]["new_cluster"].as_object().expect("spec").keys().collect();
+        let spec: Vec<&String> = v["job_clusters"][0]["new_cluster"]
+            .as_object()
+            .expect("spec")
+            .keys()
+            .collect();
         assert_eq!(spec, ["autoscale", "runtime_engine", "spark_version"]);
     }
 
