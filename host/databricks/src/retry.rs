@@ -5,7 +5,7 @@
 //! | 429, 503 | every call: the server did nothing. `Retry-After` (integer seconds, capped) is honoured, else backoff |
 //! | connect error (refused, DNS, TLS handshake): the request never left | every call |
 //! | reset, timeout, connection closed without a response: the request may have been applied | idempotent calls only |
-//! | 500, 502, 504 | `GET` only |
+//! | 500, 502, 504 | idempotent calls only (Databricks recommends retrying 5xx on Jobs calls; repeating an idempotent call is safe) |
 //! | anything else | never |
 //!
 //! Idempotent calls ([`is_idempotent`]): every `GET`; `jobs/reset`, `jobs/update`,
@@ -88,7 +88,7 @@ pub(crate) enum Failure {
 pub(crate) fn should_retry(failure: Failure, method: &Method, idempotent: bool) -> bool {
     match failure {
         Failure::Status(429 | 503) => true,
-        Failure::Status(500 | 502 | 504) => *method == Method::GET,
+        Failure::Status(500 | 502 | 504) => idempotent,
         Failure::Status(_) => false,
         Failure::Connect => true,
         Failure::AfterSend => idempotent,
@@ -239,7 +239,8 @@ mod tests {
         let post = Method::POST;
         assert!(should_retry(Failure::Status(429), &post, false));
         assert!(should_retry(Failure::Status(503), &post, false));
-        assert!(!should_retry(Failure::Status(500), &post, true));
+        assert!(should_retry(Failure::Status(500), &post, true));
+        assert!(!should_retry(Failure::Status(500), &post, false));
         assert!(should_retry(Failure::Status(502), &Method::GET, true));
         assert!(!should_retry(Failure::Status(400), &Method::GET, true));
         assert!(should_retry(Failure::Connect, &post, false));

@@ -121,21 +121,25 @@ async fn deadline_exhausted_is_rate_limited() {
 }
 
 #[tokio::test]
-async fn server_errors_retried_for_gets_only() {
-    let stub = Stub::start(|hit, n| match (hit.method.as_str(), n) {
-        ("GET", 0) => err(500, "INTERNAL_ERROR", "oops"),
-        ("GET", _) => ok(json!({ "job_id": 1, "settings": {} })),
+async fn server_errors_retried_for_idempotent_calls_only() {
+    let stub = Stub::start(|hit, n| match (hit.path.as_str(), n) {
+        ("/api/2.2/jobs/get", 0) => err(500, "INTERNAL_ERROR", "oops"),
+        ("/api/2.2/jobs/get", _) => ok(json!({ "job_id": 1, "settings": {} })),
+        ("/api/2.2/jobs/reset", 0) => err(502, "BAD_GATEWAY", "oops"),
+        ("/api/2.2/jobs/reset", _) => ok(json!({})),
         _ => err(502, "BAD_GATEWAY", "oops"),
     })
     .await;
     let (client, _clock) = client(&stub.url).await;
     client.get_job(1).await.expect("GET retried after 500");
+    client.reset_job(1, &settings()).await.expect("reset (idempotent) retried after 502");
+    assert_eq!(stub.hits_to("/api/2.2/jobs/reset").len(), 2);
     let error = client
-        .reset_job(1, &settings())
+        .create_job(&settings(), None)
         .await
-        .expect_err("POST not retried after 502");
+        .expect_err("create (not idempotent) not retried after 502");
     assert!(error.is_unavailable(), "{error}");
-    assert_eq!(stub.hits_to("/api/2.2/jobs/reset").len(), 1);
+    assert_eq!(stub.hits_to("/api/2.2/jobs/create").len(), 1);
 }
 
 /// A clock whose first sleep starts the stub on the port that refused the first attempt.

@@ -87,6 +87,15 @@ impl ExecContext {
 /// An outcome without its action id (the executor adds it).
 type Outcome2 = OutcomeKind;
 
+/// Attempts of a non-idempotent call whose earlier attempt may or may not have been applied.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// The workspace may have applied the request although the client saw an error (a lost
+/// response, or a server error the client does not retry for a non-idempotent call).
+fn maybe_applied(err: &databricks::Error) -> bool {
+    err.is_transport() || err.is_timeout() || err.is_unavailable()
+}
+
 fn fail(code: &str, message: &str, retryable: bool) -> OutcomeKind {
     OutcomeKind::Failed { code: code.to_owned(), message: message.to_owned(), retryable }
 }
@@ -190,7 +199,22 @@ impl Executor<'_> {
                 }
                 let (settings, acl) = split_acl(settings);
                 let typed = typed_settings(settings)?;
-                let job_id = client.create_job(&typed, acl.as_deref()).await.map_err(|e| api_failure(&e))?;
+                // `jobs/create` is not idempotent, so the client does not retry it once the
+                // request may have reached the workspace. Look for the job (it carries this
+                // deployment's tags) before trying again: never two jobs for one action.
+                let mut attempt = 0;
+                let job_id = loop {
+                    attempt += 1;
+                    match client.create_job(&typed, acl.as_deref()).await {
+                        Ok(job_id) => break job_id,
+                        Err(err) if attempt < MAX_ATTEMPTS && maybe_applied(&err) => {
+                            if let Some(job_id) = self.find_created(ctx, &name, label).await? {
+                                break job_id;
+                            }
+                        }
+                        Err(err) => return Err(api_failure(&err)),
+                    }
+                };
                 ctx.created_jobs.insert(label.clone(), job_id);
                 OutcomeKind::JobCreated { job_id }
             }
@@ -208,11 +232,16 @@ impl Executor<'_> {
             }
             ActionKind::DeleteJob { job } => {
                 let job_id = ctx.job_id(job)?;
-                match client.delete_job(job_id).await {
-                    // Already gone (e.g. deleted before a crash): the goal is reached.
-                    Ok(()) => OutcomeKind::Done,
-                    Err(err) if err.is_not_found() => OutcomeKind::Done,
-                    Err(err) => return Err(api_failure(&err)),
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match client.delete_job(job_id).await {
+                        // Already gone (deleted by a lost attempt, or before a crash): done.
+                        Ok(()) => break OutcomeKind::Done,
+                        Err(err) if err.is_not_found() => break OutcomeKind::Done,
+                        Err(err) if attempt < MAX_ATTEMPTS && maybe_applied(&err) => {}
+                        Err(err) => return Err(api_failure(&err)),
+                    }
                 }
             }
             ActionKind::RenameJob { job, name } => {

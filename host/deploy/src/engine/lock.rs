@@ -111,12 +111,19 @@ impl LockGuard {
     /// Deletes the lock if it is still ours; a lock someone else took over is left alone.
     pub async fn release(self, client: &Client) -> Result<(), EngineError> {
         match read_json::<LockInfo>(client, &self.path).await? {
-            Some(current) if current.deployment_id == self.info.deployment_id => client
-                .workspace()
-                .delete(&self.path, false)
-                .await
-                .or_else(|err| if err.is_not_found() { Ok(()) } else { Err(err) })
-                .map_err(|source| EngineError::workspace(format!("release `{}`", self.path), source)),
+            Some(current) if current.deployment_id == self.info.deployment_id => {
+                // `workspace/delete` is not idempotent for the client; it is for us (gone is gone).
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match client.workspace().delete(&self.path, false).await {
+                        Ok(()) => return Ok(()),
+                        Err(err) if err.is_not_found() => return Ok(()),
+                        Err(err) if attempt < 4 && (err.is_transport() || err.is_timeout() || err.is_unavailable()) => {}
+                        Err(source) => return Err(EngineError::workspace(format!("release `{}`", self.path), source)),
+                    }
+                }
+            }
             Some(current) => {
                 tracing::warn!(lock = %self.path, holder = %current.deployment_id, "the lock was taken over; leaving it");
                 Ok(())
@@ -143,7 +150,9 @@ pub async fn acquire(client: &Client, path: &str, info: LockInfo, force: bool, n
     for _ in 0..4 {
         match write(client, path, &info, false).await {
             Ok(()) => return Ok(LockGuard { path: path.to_owned(), info, broke }),
-            Err(EngineError::Workspace { source, .. }) if source.is_already_exists() || source.is_transport() => {
+            Err(EngineError::Workspace { source, .. })
+                if source.is_already_exists() || source.is_transport() || source.is_timeout() || source.is_unavailable() =>
+            {
                 match read_json::<LockInfo>(client, path).await? {
                     // Our own create was applied (its response was lost), or a retry raced it.
                     Some(current) if current.deployment_id == info.deployment_id => {

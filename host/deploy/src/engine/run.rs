@@ -857,7 +857,11 @@ async fn execute(
     exec.record.finished_at_ms = Some(now_ms());
     exec.save().await?;
     exec.save_index().await?;
-    guard.release(exec.client).await?;
+    // The deployment is recorded; a lock that cannot be deleted only delays the next deploy
+    // until its lease expires (or `--force-lock`), so it is reported, not fatal.
+    if let Err(err) = guard.release(exec.client).await {
+        reporter.event(EngineEvent::Note { message: &format!("warning: {err}; the lock expires with its lease") });
+    }
     exec.phases.end(reporter, "record", since, true, None);
     Ok(Executed { status, run, rollback })
 }
