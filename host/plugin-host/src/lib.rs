@@ -57,3 +57,17 @@ pub use runtime::{
     CACHE_DIR_ENV, CONTRACT_VERSION, CacheStats, Epoch, Gate, Limits, MAX_STATE_BYTES, Notifier,
     PluginRuntime, RuntimeBuilder, Strategy,
 };
+
+#[cfg(test)]
+mod tests {
+    /// Handles and the runtime are shared across threads (the deploy engine keeps the runtime
+    /// in a `static` and calls plugins from `spawn_blocking`).
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync::<crate::PluginRuntime>();
+        assert_send_sync::<crate::Strategy>();
+        assert_send_sync::<crate::Gate>();
+        assert_send_sync::<crate::Notifier>();
+    }
+}
