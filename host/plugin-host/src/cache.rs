@@ -4,10 +4,11 @@
 //! engine key hashes wasmtime's own compatibility hash (its version, target and every setting
 //! that affects compiled code). A different wasmtime or configuration therefore never reads a
 //! stale file; a file that fails to load is deleted and the component compiled again. Files
-//! are written to a temporary name and renamed, so a crash never leaves half a file.
+//! are written to a unique temporary name and renamed, so a crash never leaves half a file.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
@@ -60,7 +61,9 @@ impl DiskCache {
         let result = (|| -> Result<(), String> {
             let bytes = component.serialize().map_err(|e| e.to_string())?;
             std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
-            let tmp = self.dir.join(format!(".{digest}.{}.tmp", std::process::id()));
+            static WRITES: AtomicU64 = AtomicU64::new(0);
+            let n = WRITES.fetch_add(1, Ordering::Relaxed);
+            let tmp = self.dir.join(format!(".{digest}.{}.{n}.tmp", std::process::id()));
             std::fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, &path).map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);

@@ -816,54 +816,50 @@ impl Strategy {
             b.brickship_plugin_strategy().call_step(s, &d, state, &o)
         })?;
         let r = result.map_err(|e| self.handle.refused(F, e))?;
-        if r.state.len() > MAX_STATE_BYTES {
-            return Err(self.handle.bad(
-                F,
-                format!(
-                    "its state is {} bytes; the limit is {MAX_STATE_BYTES}",
-                    r.state.len()
-                ),
-            ));
-        }
-        let phase = bindings::phase(r.phase);
-        if phase != t::Phase::Running && !r.actions.is_empty() {
-            return Err(self.handle.bad(
-                F,
-                format!(
-                    "phase `{phase:?}` came with {} actions; only a running step may ask for actions",
-                    r.actions.len()
-                ),
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        let mut actions = Vec::with_capacity(r.actions.len());
-        for a in r.actions {
-            let ok_id = !a.id.is_empty()
-                && a.id.len() <= 64
-                && a.id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-            if !ok_id {
-                return Err(self.handle.bad(
-                    F,
-                    format!(
-                        "action id `{}` is not 1 to 64 characters of `[A-Za-z0-9._-]`",
-                        a.id
-                    ),
-                ));
-            }
-            if !seen.insert(a.id.clone()) {
-                return Err(self.handle.bad(F, format!("action id `{}` is used twice", a.id)));
-            }
-            actions.push(bindings::action(a).map_err(|reason| self.handle.bad(F, reason))?);
-        }
-        Ok(StepResult {
-            actions,
-            state: r.state,
-            phase,
-            message: r.message,
-        })
+        validate_step(r).map_err(|reason| self.handle.bad(F, reason))
     }
+}
+
+/// Check a step result against the contract and convert it.
+fn validate_step(r: w::StepResult) -> std::result::Result<StepResult, String> {
+    if r.state.len() > MAX_STATE_BYTES {
+        return Err(format!(
+            "its state is {} bytes; the limit is {MAX_STATE_BYTES}",
+            r.state.len()
+        ));
+    }
+    let phase = bindings::phase(r.phase);
+    if phase != t::Phase::Running && !r.actions.is_empty() {
+        return Err(format!(
+            "phase `{phase:?}` came with {} actions; only a running step may ask for actions",
+            r.actions.len()
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut actions = Vec::with_capacity(r.actions.len());
+    for a in r.actions {
+        let ok_id = !a.id.is_empty()
+            && a.id.len() <= 64
+            && a.id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok_id {
+            return Err(format!(
+                "action id `{}` is not 1 to 64 characters of `[A-Za-z0-9._-]`",
+                a.id
+            ));
+        }
+        if !seen.insert(a.id.clone()) {
+            return Err(format!("action id `{}` is used twice", a.id));
+        }
+        actions.push(bindings::action(a)?);
+    }
+    Ok(StepResult {
+        actions,
+        state: r.state,
+        phase,
+        message: r.message,
+    })
 }
 
 /// A loaded gate plugin. Cheap to clone; each call runs in a fresh sandbox.
@@ -985,3 +981,100 @@ macro_rules! debug_handle {
 }
 
 debug_handle!(Strategy, Gate, Notifier);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(phase: w::Phase, actions: Vec<w::Action>) -> w::StepResult {
+        w::StepResult {
+            actions,
+            state: "{}".into(),
+            phase,
+            message: String::new(),
+        }
+    }
+
+    fn action(id: &str, kind: w::ActionKind) -> w::Action {
+        w::Action { id: id.into(), kind }
+    }
+
+    fn reset(settings: &str) -> w::ActionKind {
+        w::ActionKind::ResetJob(w::ResetJob {
+            job: w::JobRef::Live,
+            settings: settings.into(),
+        })
+    }
+
+    #[test]
+    fn step_results_are_checked_against_the_contract() {
+        let ok = validate_step(step(
+            w::Phase::Running,
+            vec![action("reset-live", reset(r#"{"name":"x"}"#))],
+        ))
+        .unwrap();
+        assert_eq!(
+            ok.actions[0].kind,
+            t::ActionKind::ResetJob {
+                job: t::JobRef::Live,
+                settings: serde_json::json!({"name": "x"})
+            }
+        );
+
+        let err = |r| validate_step(r).unwrap_err();
+        assert!(
+            err(step(w::Phase::Succeeded, vec![action("a", reset("{}"))])).contains("only a running step")
+        );
+        assert!(
+            err(step(
+                w::Phase::Running,
+                vec![action("a", reset("{}")), action("a", reset("{}"))]
+            ))
+            .contains("used twice")
+        );
+        assert!(
+            err(step(w::Phase::Running, vec![action("a b", reset("{}"))])).contains("`a b` is not 1 to 64")
+        );
+        assert!(
+            err(step(w::Phase::Running, vec![action("a", reset("[1]"))]))
+                .contains("settings must be a JSON object")
+        );
+        let acl = w::ActionKind::SetPermissions(w::SetPermissions {
+            job: w::JobRef::Live,
+            acl: "{}".into(),
+        });
+        assert!(err(step(w::Phase::Running, vec![action("p", acl)])).contains("acl must be a JSON array"));
+        let run = w::ActionKind::RunJob(w::RunJob {
+            job: w::JobRef::Live,
+            parameters: vec![],
+            idempotency_token: "t".repeat(65),
+        });
+        assert!(
+            err(step(w::Phase::Running, vec![action("r", run)]))
+                .contains("idempotency token of 65 characters")
+        );
+        let history = w::ActionKind::RunHistory(w::RunHistory {
+            job: w::JobRef::Live,
+            limit: 0,
+            since_ms: None,
+        });
+        assert!(err(step(w::Phase::Running, vec![action("h", history)])).contains("limit is 1 to 100"));
+        let mut big = step(w::Phase::Running, vec![]);
+        big.state = "x".repeat(MAX_STATE_BYTES + 1);
+        assert!(err(big).contains("state is 65537 bytes"));
+    }
+
+    #[test]
+    fn deadlines_round_up_to_whole_ticks() {
+        assert_eq!(
+            deadline_ticks(Duration::from_secs(2), Duration::from_millis(10)),
+            200
+        );
+        assert_eq!(
+            deadline_ticks(Duration::from_millis(15), Duration::from_millis(10)),
+            2
+        );
+        assert_eq!(deadline_ticks(Duration::ZERO, Duration::from_millis(10)), 1);
+        assert_eq!(major_minor("0.1.7"), "0.1");
+    }
+}
