@@ -235,6 +235,17 @@ fn imports_outside_the_allow_list_are_refused_before_linking() {
 }
 
 #[test]
+fn std_networking_is_refused_by_its_wasi_sockets_import() {
+    let rt = runtime();
+    let err = rt.load_gate(&fixture("std-net")).unwrap_err();
+    match &err {
+        Error::ForbiddenImport { import, .. } => assert!(import.starts_with("wasi:sockets/"), "{import}"),
+        other => panic!("expected ForbiddenImport, got {other:?}"),
+    }
+    assert_still_serving(&rt);
+}
+
+#[test]
 fn sha256_pins_are_enforced() {
     let rt = runtime();
     let original = wasm("fixture_chatty");
