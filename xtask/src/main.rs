@@ -7,6 +7,10 @@
 //! * `test` — `setup`, then every test: the host workspace (`cargo nextest run --workspace`) and
 //!   the plugin guests (`plugins/`, natively). This is the README's test command and what CI runs.
 //! * `demo` — the main job: a real deploy of the example pipeline to the local workspace.
+//! * `bench [workspace|deploy|all] [args]` — `setup`, the release binary, then the benchmarks
+//!   recorded in BENCHMARKS.md: `workspace` is `cargo bench -p tests --bench workspace_load`
+//!   (local workspace throughput, client latency), `deploy` is `benches/deploy_vs_sdk.py`
+//!   (`brickship deploy` versus a databricks-sdk script; `args` go to it). Default `all`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,19 +32,31 @@ fn main() -> anyhow::Result<()> {
             setup(&root)?;
             demo(&root, &rest)
         }
+        "bench" => {
+            setup(&root)?;
+            bench(&root, &rest)
+        }
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <setup|test|demo> [args]");
-            println!("  setup  install the wasm32-wasip2 target and the Python test environment (target/venv)");
+            println!("usage: cargo xtask <setup|test|demo|bench> [args]");
+            println!(
+                "  setup  install the wasm32-wasip2 target and the Python test environment (target/venv)"
+            );
             println!("  test   setup, then run every test (host workspace and plugin guests)");
             println!("  demo   deploy the example pipeline to the local workspace");
+            println!(
+                "  bench  [workspace|deploy|all] run the benchmarks of BENCHMARKS.md on the release binary"
+            );
             Ok(())
         }
-        other => bail!("unknown xtask command `{other}`: use setup, test or demo"),
+        other => bail!("unknown xtask command `{other}`: use setup, test, demo or bench"),
     }
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Runs a command, failing with its command line when it does not succeed.
@@ -65,7 +81,10 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("cannot run `rustup`: brickship builds its plugins with rustup's wasm32-wasip2 target")?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == "wasm32-wasip2") {
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == "wasm32-wasip2")
+    {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
@@ -87,38 +106,100 @@ fn ensure_venv(root: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     if !python.exists() {
-        let system_python = if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" };
+        let system_python = if Command::new("python3").arg("--version").output().is_ok() {
+            "python3"
+        } else {
+            "python"
+        };
         run(Command::new(system_python).args(["-m", "venv"]).arg(&venv))?;
     }
-    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "-r"]).arg(&requirements_path))?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--upgrade",
+            "-r",
+        ])
+        .arg(&requirements_path))?;
     std::fs::write(&stamp, requirements).with_context(|| format!("cannot write `{}`", stamp.display()))?;
     Ok(())
 }
 
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     let python = venv_python(root);
-    let nextest = Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|out| out.status.success());
+    let nextest = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
     let mut cmd = Command::new("cargo");
     if nextest {
         cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
-    cmd.args(extra).current_dir(root).env("BRICKSHIP_TEST_PYTHON", &python);
+    cmd.args(extra)
+        .current_dir(root)
+        .env("BRICKSHIP_TEST_PYTHON", &python);
     run(&mut cmd)?;
     let plugins = root.join("plugins/Cargo.toml");
     if plugins.exists() {
-        run(Command::new("cargo").args(["test", "--quiet", "--manifest-path"]).arg(&plugins).current_dir(root))?;
+        run(Command::new("cargo")
+            .args(["test", "--quiet", "--manifest-path"])
+            .arg(&plugins)
+            .current_dir(root))?;
     }
     Ok(())
 }
 
 fn demo(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     // The dev profile shares its build with the tests (dependencies are optimised there too).
-    run(Command::new("cargo").args(["build", "--quiet", "-p", "brickship"]).current_dir(root))?;
+    run(Command::new("cargo")
+        .args(["build", "--quiet", "-p", "brickship"])
+        .current_dir(root))?;
     let brickship = root.join("target/debug/brickship");
     let project = root.join("examples/customer-360");
     let mut cmd = Command::new(&brickship);
-    cmd.args(["deploy", "customer-360-pipeline", "--environment", "dev", "--project"]).arg(&project).args(extra);
+    cmd.args([
+        "deploy",
+        "customer-360-pipeline",
+        "--environment",
+        "dev",
+        "--project",
+    ])
+    .arg(&project)
+    .args(extra);
     run(&mut cmd)
+}
+
+/// `bench [workspace|deploy|all] [args]`: builds the release binary, then runs the benchmarks.
+fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let (which, extra) = match args.split_first() {
+        Some((first, rest)) => (first.as_str(), rest),
+        None => ("all", args),
+    };
+    let (workspace, deploy) = match which {
+        "workspace" => (true, false),
+        "deploy" => (false, true),
+        "all" => (true, true),
+        other => bail!("unknown benchmark `{other}`: use workspace, deploy or all"),
+    };
+    // Measurements use the optimised binary; `cargo bench` builds into the same target/release.
+    run(Command::new("cargo")
+        .args(["build", "--release", "-p", "brickship"])
+        .current_dir(root))?;
+    if workspace {
+        run(Command::new("cargo")
+            .args(["bench", "-p", "tests", "--bench", "workspace_load"])
+            .current_dir(root))?;
+    }
+    if deploy {
+        run(Command::new(venv_python(root))
+            .arg(root.join("benches/deploy_vs_sdk.py"))
+            .args(extra)
+            .current_dir(root))?;
+    }
+    Ok(())
 }
