@@ -13,11 +13,14 @@
 //! 2. Throughput: for `jobs/get` and `runs/get`, keeps `CONNECTIONS` keep-alive HTTP/1.1
 //!    connections (hyper, no client-side retries or JSON parsing) busy for one warm-up second
 //!    and then `SECONDS`, `ROUNDS` times, and reports requests per second (median, min, max) and
-//!    the median over rounds of each round's p50/p99 latency. Every response must be a 200.
+//!    the median over rounds of each round's p50/p99 latency. Every response must be a 200, and
+//!    the workspace's own request log must count as many requests as the generator. Each
+//!    endpoint is loaded twice: plain, and accepting gzip as real clients do.
 //! 3. Client latency: `ROUNDS` rounds of `CLIENT_CALLS` sequential `databricks::Client::get_job`
 //!    (and `get_run`) calls, brickship's own client as a deploy uses it (JSON decoded into the
 //!    typed models, call log, retry wrapper), after 200 warm-up calls; reports p50/p99 per round.
-//!    A raw hyper `GET` on one connection is measured the same way as a floor.
+//!    A raw hyper `GET` on one connection is measured the same way as a floor, once plain and
+//!    once accepting gzip as brickship's client does.
 //!
 //! The load generator and the server share the machine's cores; the generator's tokio runtime
 //! has `LOADGEN_THREADS` worker threads. Settings can be changed through environment variables
@@ -149,23 +152,26 @@ async fn bench(settings: Settings) -> BenchResult<()> {
          served per round (workspace log) |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (name, path) in [
+    let jobs_get = format!("/api/2.2/jobs/get?job_id={job_id}");
+    let runs_get = format!("/api/2.2/jobs/runs/get?run_id={run_id}");
+    // Plain, then accepting gzip as real clients do (brickship's, the Python SDK's requests).
+    for (name, path, gzip) in [
+        ("GET /api/2.2/jobs/get", &jobs_get, false),
+        ("GET /api/2.2/jobs/runs/get", &runs_get, false),
+        ("GET /api/2.2/jobs/get, `accept-encoding: gzip`", &jobs_get, true),
         (
-            "GET /api/2.2/jobs/get",
-            format!("/api/2.2/jobs/get?job_id={job_id}"),
-        ),
-        (
-            "GET /api/2.2/jobs/runs/get",
-            format!("/api/2.2/jobs/runs/get?run_id={run_id}"),
+            "GET /api/2.2/jobs/runs/get, `accept-encoding: gzip`",
+            &runs_get,
+            true,
         ),
     ] {
-        let body = RawConnection::open(&url).await?.get(&path, &auth).await?;
+        let body = RawConnection::open(&url).await?.get(path, &auth, gzip).await?;
         let mut rates = Vec::new();
         let mut p50s = Vec::new();
         let mut p99s = Vec::new();
         let mut served = Vec::new();
         for _ in 0..settings.rounds {
-            let round = load(&workspace, &path, &auth, &settings).await?;
+            let round = load(&workspace, path, &auth, gzip, &settings).await?;
             served.push(round.served.to_string());
             rates.push(round.rate);
             p50s.push(round.p50);
@@ -212,15 +218,29 @@ async fn bench(settings: Settings) -> BenchResult<()> {
     let connection = tokio::sync::Mutex::new(RawConnection::open(&url).await?);
     let (p50s, p99s) = latency_rounds(
         &settings,
-        || async { connection.lock().await.get(&path, &auth).await.map(drop) },
+        || async { connection.lock().await.get(&path, &auth, false).await.map(drop) },
         || {},
     )
     .await?;
     rows.push(("raw hyper `GET jobs/get`, one connection (floor)", p50s, p99s));
 
+    // brickship's client accepts gzip (for cloud workspaces); this row shows what compressing
+    // the response costs on loopback, without the client's decoding and JSON parsing.
+    let (p50s, p99s) = latency_rounds(
+        &settings,
+        || async { connection.lock().await.get(&path, &auth, true).await.map(drop) },
+        || {},
+    )
+    .await?;
+    rows.push((
+        "raw hyper `GET jobs/get` with `accept-encoding: gzip`, one connection",
+        p50s,
+        p99s,
+    ));
+
     for (name, mut p50s, mut p99s) in rows {
-        let (p50_min, p50_max) = (min_max(&p50s).0, min_max(&p50s).1);
-        let (p99_min, p99_max) = (min_max(&p99s).0, min_max(&p99s).1);
+        let (p50_min, p50_max) = min_max(&p50s);
+        let (p99_min, p99_max) = min_max(&p99s);
         println!(
             "| {name} | {} | {}–{} | {} | {}–{} |",
             ms(median_duration(&mut p50s)),
@@ -249,6 +269,7 @@ async fn load(
     workspace: &ServedWorkspace,
     path: &str,
     auth: &str,
+    gzip: bool,
     settings: &Settings,
 ) -> BenchResult<Round> {
     let base = workspace.url();
@@ -269,7 +290,7 @@ async fn load(
             let mut latencies = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let start = Instant::now();
-                connection.get(&path, &auth).await?;
+                connection.get(&path, &auth, gzip).await?;
                 if measuring.load(Ordering::Relaxed) {
                     latencies.push(start.elapsed());
                     count.fetch_add(1, Ordering::Relaxed);
@@ -364,12 +385,16 @@ impl RawConnection {
         Ok(Self { host, sender })
     }
 
-    /// `GET path`; fails unless the answer is a 200. Reads the whole body.
-    async fn get(&mut self, path: &str, auth: &str) -> BenchResult<Bytes> {
-        let request = http::Request::get(path)
+    /// `GET path`; fails unless the answer is a 200. Reads the whole body (compressed as sent
+    /// when `accept_gzip`).
+    async fn get(&mut self, path: &str, auth: &str, accept_gzip: bool) -> BenchResult<Bytes> {
+        let mut request = http::Request::get(path)
             .header("host", &self.host)
-            .header("authorization", auth)
-            .body(Empty::<Bytes>::new())?;
+            .header("authorization", auth);
+        if accept_gzip {
+            request = request.header("accept-encoding", "gzip");
+        }
+        let request = request.body(Empty::<Bytes>::new())?;
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         let status = response.status();
