@@ -1,4 +1,5 @@
 //! brickship's end-to-end tests: one binary, one module per area, each driving the real
 //! `brickship` binary (and the official Python SDK) against a local workspace.
 
+mod deploy;
 mod sdk_compat;

@@ -178,3 +178,197 @@ pub fn customer_360_job(name: &str) -> Value {
     job["name"] = Value::String(name.to_owned());
     job
 }
+
+/// A copy of a project in a temporary folder (the example by default), so a test can edit it.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A fresh copy of `examples/customer-360` (without local state or reports).
+    pub fn example() -> Self {
+        Self::copy_of(&repo_root().join("examples/customer-360"))
+    }
+
+    /// A fresh copy of any project folder.
+    pub fn copy_of(source: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_tree(source, dir.path());
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Reads a project file.
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path().join(relative)).unwrap_or_else(|e| panic!("read {relative}: {e}"))
+    }
+
+    /// Replaces `from` with `to` in a project file (which must contain `from`).
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert!(text.contains(from), "`{relative}` does not contain {from:?}");
+        std::fs::write(self.path().join(relative), text.replacen(from, to, 1)).expect("write project file");
+    }
+
+    /// A `brickship` command run inside this project against `workspace`.
+    pub fn brickship(&self, workspace: &ServedWorkspace) -> Brickship {
+        let mut cmd = brickship_command();
+        cmd.current_dir(self.path());
+        Brickship { cmd, host: Some(workspace.url().to_owned()) }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        if matches!(name_str.as_ref(), ".brickship" | "deployments" | "monitoring") {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).expect("copy file");
+        }
+    }
+}
+
+/// The `brickship` binary with a hermetic environment: no Databricks config from the machine,
+/// a test token, the plugin cache shared by all tests (so each plugin compiles once).
+pub fn brickship_command() -> Command {
+    let mut cmd = Command::new(brickship_bin());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("DATABRICKS_") || key.starts_with("BRICKSHIP_") || key == "RUST_LOG" {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("DATABRICKS_TOKEN", "dapi-e2e-test")
+        .env("DATABRICKS_CONFIG_FILE", "/nonexistent/brickship-e2e/databrickscfg")
+        .env("BRICKSHIP_CACHE_DIR", repo_root().join("target/e2e-plugin-cache"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// A prepared `brickship` invocation.
+pub struct Brickship {
+    cmd: Command,
+    host: Option<String>,
+}
+
+/// What a finished `brickship` invocation did.
+#[derive(Debug)]
+pub struct Finished {
+    /// Exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Panics with the whole output unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "expected exit code {code}\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// The JSON lines of `--output json` (non-JSON lines skipped).
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+}
+
+impl Brickship {
+    /// Adds arguments; `--host <workspace>` is appended for commands that take it.
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs a pipeline command (`deploy`, `plan`, …) against the test workspace and waits.
+    pub fn run(mut self) -> Finished {
+        if let Some(host) = self.host.take() {
+            self.cmd.args(["--host", &host]);
+        }
+        let output = self.cmd.output().expect("run brickship");
+        Finished {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Starts it without waiting (for concurrency tests).
+    pub fn spawn(mut self) -> Child {
+        if let Some(host) = self.host.take() {
+            self.cmd.args(["--host", &host]);
+        }
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn brickship")
+    }
+}
+
+/// Reads a finished child's output.
+pub fn finish(child: Child) -> Finished {
+    let output = child.wait_with_output().expect("wait for brickship");
+    Finished {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+impl ServedWorkspace {
+    /// Calls a REST API of the workspace with the test token.
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = http().request(method, format!("{}{path}", self.url)).bearer_auth("dapi-e2e-test");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("api request");
+        let status = response.status();
+        let text = response.text().await.expect("api body");
+        assert!(status.is_success(), "{path} answered {status}: {text}");
+        if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("api JSON") }
+    }
+
+    /// The jobs named `name` (server-side filter).
+    pub async fn jobs_named(&self, name: &str) -> Vec<Value> {
+        let list = self.api(reqwest::Method::GET, &format!("/api/2.2/jobs/list?name={name}"), None).await;
+        list.get("jobs").and_then(Value::as_array).cloned().unwrap_or_default()
+    }
+
+    /// A job's settings.
+    pub async fn job_settings(&self, job_id: i64) -> Value {
+        self.api(reqwest::Method::GET, &format!("/api/2.2/jobs/get?job_id={job_id}"), None).await["settings"].clone()
+    }
+
+    /// The sequence number of the last request served so far.
+    pub async fn last_seq(&self) -> u64 {
+        let log = self.control(reqwest::Method::GET, "/_local/requests", None).await;
+        log.get("last_seq").and_then(Value::as_u64).unwrap_or(0)
+    }
+
+    /// Requests served after `seq` that change state.
+    pub async fn mutating_since(&self, seq: u64) -> Vec<Value> {
+        let log = self.control(reqwest::Method::GET, &format!("/_local/requests?since={seq}&mutating=true"), None).await;
+        log.get("requests").and_then(Value::as_array).cloned().unwrap_or_default()
+    }
+
+    /// All requests served after `seq`.
+    pub async fn requests_since(&self, seq: u64) -> Vec<Value> {
+        let log = self.control(reqwest::Method::GET, &format!("/_local/requests?since={seq}"), None).await;
+        log.get("requests").and_then(Value::as_array).cloned().unwrap_or_default()
+    }
+}

@@ -24,9 +24,11 @@ pub fn serve(args: ServeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             ..local_workspace::Config::default()
         };
         let workspace = local_workspace::LocalWorkspace::start(config).await?;
-        // The first line names the URL; scripts and tests read it (always printed, even in JSON mode).
+        // The only stdout line names the URL; scripts and tests read it (printed in every mode).
         println!("local workspace serving on {}", workspace.url());
-        printer.info("press Ctrl-C to stop");
+        if printer.is_interactive() {
+            eprintln!("press Ctrl-C to stop");
+        }
         tokio::select! {
             result = workspace.wait() => result?,
             _ = tokio::signal::ctrl_c() => {}
