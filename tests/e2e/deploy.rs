@@ -90,8 +90,11 @@ async fn a_change_shows_in_the_plan_is_applied_and_rolls_back_exactly() {
     project.brickship(&workspace).args(["deploy", PIPELINE, "-e", "dev"]).run().expect_code(0);
     let job_id = only_job(&workspace, DEV_JOB).await;
     let before = workspace.job_settings(job_id).await;
+    let notebook = "/api/2.0/workspace/export?path=/Workspace/pipelines/customer-360/silver&format=SOURCE";
+    let code_before = workspace.api(Method::GET, notebook, None).await["content"].clone();
 
     project.edit("pipelines/customer-360-pipeline/job.yaml", "timeout_seconds: 14400", "timeout_seconds: 7200");
+    project.edit("notebooks/silver.py", "# Databricks notebook source", "# Databricks notebook source\n# silver v2");
     let plan = project.brickship(&workspace).args(["plan", PIPELINE, "-e", "dev"]).run();
     plan.expect_code(0);
     assert!(plan.stdout.contains("timeout_seconds"), "{}", plan.stdout);
@@ -107,6 +110,8 @@ async fn a_change_shows_in_the_plan_is_applied_and_rolls_back_exactly() {
     rollback.expect_code(0);
     let after = workspace.job_settings(job_id).await;
     assert_eq!(comparable(&after), comparable(&before), "rollback restores the previous settings exactly");
+    let code_after = workspace.api(Method::GET, notebook, None).await["content"].clone();
+    assert_eq!(code_after, code_before, "rollback puts back the code the undone deployment uploaded");
 
     let history = project.brickship(&workspace).args(["history", PIPELINE, "-e", "dev", "--output", "json"]).run();
     history.expect_code(0);

@@ -2,4 +2,7 @@
 //! `brickship` binary (and the official Python SDK) against a local workspace.
 
 mod deploy;
+mod faults;
+mod recovery;
 mod sdk_compat;
+mod ui;

@@ -120,8 +120,7 @@ impl ServedWorkspace {
     pub fn kill(mut self) -> tempfile::TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let state = std::mem::replace(&mut self.state, tempfile::tempdir().expect("temp dir"));
-        state
+        std::mem::replace(&mut self.state, tempfile::tempdir().expect("temp dir"))
     }
 
     /// Calls the `/_local/` control plane.

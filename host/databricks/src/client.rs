@@ -499,7 +499,7 @@ impl Client {
                     let failure = Failure::Status(code);
                     let reason = status.canonical_reason().unwrap_or("Error");
                     let final_error = classify(code, &body, reason, &ctx);
-                    if !should_retry(failure, &req.method, req.idempotent) {
+                    if !should_retry(failure, req.idempotent) {
                         return Err(final_error);
                     }
                     let retry_after = match code {
@@ -537,7 +537,7 @@ impl Client {
                             source: err,
                         }
                     };
-                    if !should_retry(failure, &req.method, req.idempotent) {
+                    if !should_retry(failure, req.idempotent) {
                         if failure == Failure::AfterSend {
                             tracing::debug!(method, path = %req.path, "not retried: the call is not idempotent and may have been applied");
                         }

@@ -85,7 +85,7 @@ pub(crate) enum Failure {
 }
 
 /// Whether a failed attempt may be retried.
-pub(crate) fn should_retry(failure: Failure, method: &Method, idempotent: bool) -> bool {
+pub(crate) fn should_retry(failure: Failure, idempotent: bool) -> bool {
     match failure {
         Failure::Status(429 | 503) => true,
         Failure::Status(500 | 502 | 504) => idempotent,
@@ -236,16 +236,15 @@ mod tests {
 
     #[test]
     fn retry_decisions() {
-        let post = Method::POST;
-        assert!(should_retry(Failure::Status(429), &post, false));
-        assert!(should_retry(Failure::Status(503), &post, false));
-        assert!(should_retry(Failure::Status(500), &post, true));
-        assert!(!should_retry(Failure::Status(500), &post, false));
-        assert!(should_retry(Failure::Status(502), &Method::GET, true));
-        assert!(!should_retry(Failure::Status(400), &Method::GET, true));
-        assert!(should_retry(Failure::Connect, &post, false));
-        assert!(!should_retry(Failure::AfterSend, &post, false));
-        assert!(should_retry(Failure::AfterSend, &post, true));
+        assert!(should_retry(Failure::Status(429), false));
+        assert!(should_retry(Failure::Status(503), false));
+        assert!(should_retry(Failure::Status(500), true));
+        assert!(!should_retry(Failure::Status(500), false));
+        assert!(should_retry(Failure::Status(502), true));
+        assert!(!should_retry(Failure::Status(400), true));
+        assert!(should_retry(Failure::Connect, false));
+        assert!(!should_retry(Failure::AfterSend, false));
+        assert!(should_retry(Failure::AfterSend, true));
     }
 
     #[test]

@@ -144,7 +144,17 @@ impl LockGuard {
 /// Takes the lock at `path` for `info.deployment_id`.
 ///
 /// With `force`, a lock held by another deployment is deleted and taken; the guard reports it.
-pub async fn acquire(client: &Client, path: &str, info: LockInfo, force: bool, now_ms: i64) -> Result<LockGuard, EngineError> {
+/// A lock whose deployment the journal already records as finished (`finished(id)`: its process
+/// died between recording the result and deleting the lock) is garbage and is taken over
+/// without `force`.
+pub async fn acquire(
+    client: &Client,
+    path: &str,
+    info: LockInfo,
+    force: bool,
+    finished: &(dyn Fn(&str) -> bool + Sync),
+    now_ms: i64,
+) -> Result<LockGuard, EngineError> {
     let mut broke = None;
     // Bounded: a create can lose to a competitor at most a few times before we report it.
     for _ in 0..4 {
@@ -160,7 +170,7 @@ pub async fn acquire(client: &Client, path: &str, info: LockInfo, force: bool, n
                     }
                     Some(current) => {
                         let stale = current.stale_reason(now_ms);
-                        if !force {
+                        if !force && !finished(&current.deployment_id) {
                             return Err(match stale {
                                 Some(reason) => LockError::Stale { path: path.to_owned(), info: current, reason },
                                 None => LockError::Held { path: path.to_owned(), info: current },

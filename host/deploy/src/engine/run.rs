@@ -668,7 +668,8 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         acquired_at_ms: now_ms(),
         expires_at_ms: now_ms() + lock::DEFAULT_LEASE.as_millis() as i64,
     };
-    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, now_ms()).await?;
+    let finished = |id: &str| live.index.find(id).is_some_and(|e| e.status.is_final());
+    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, &finished, now_ms()).await?;
     if let Some(broke) = guard.broke() {
         reporter.event(EngineEvent::Note { message: &format!("broke the lock of {}", broke.describe()) });
     }
@@ -816,9 +817,11 @@ async fn execute(
     let reporter = exec.reporter;
     // The manifest and snapshot reach the journal before anything changes.
     let since = exec.phases.begin(reporter, "journal", None);
+    // The index first: a process killed between the two writes leaves an entry whose record is
+    // missing, which the next deploy or rollback recognises as interrupted before any change.
     exec.event(EventKind::Phase { phase: "manifest".into(), status: "written".into(), detail: None });
-    exec.save().await?;
     exec.save_index().await?;
+    exec.save().await?;
     exec.phases.end(reporter, "journal", since, true, None);
 
     let outcome = run_strategy(exec, strategy, deployment, uploads, sync_state, location, run_after, user, preapproved).await;
@@ -1258,7 +1261,16 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
     let index = journal.index().await?;
 
     // What to restore: --to, an interrupted deployment's snapshot, or the deployment before the current one.
-    let (restores, desired_settings, desired_acl) = pick_rollback_target(&journal, &index, request.to.as_deref()).await?;
+    let target = pick_rollback_target(&journal, &index, request.to.as_deref()).await?;
+    let (restores, desired_settings, desired_acl) = (target.restores.clone(), target.settings.clone(), target.acl.clone());
+    // The code the undone deployments uploaded goes back too, so settings and code stay a pair.
+    let mut undone_records = Vec::new();
+    for id in &target.undo {
+        if let Some(record) = journal.record(id).await? {
+            undone_records.push(record);
+        }
+    }
+    let (code_undo, sync_before) = code_sync::undo_uploads(undone_records.iter().rev());
     let live = read_live(client, &journal, p.job_name(), desired_acl.is_some()).await?;
     let desired_name = desired_settings.get("name").and_then(Value::as_str).unwrap_or(p.job_name()).to_owned();
     let live = if live.job_id.is_none() && desired_name != p.job_name() {
@@ -1293,7 +1305,7 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
     report.plan = plan.to_json();
     report.restores = Some(restores.clone());
     report.job_id = live.job_id;
-    if plan.is_empty() && index.unfinished().next().is_none() {
+    if plan.is_empty() && code_undo.is_empty() && index.unfinished().next().is_none() {
         report.status = ReportStatus::NoOp;
         reporter.event(EngineEvent::Note { message: &format!("the live job already has the settings of `{restores}`: nothing to do") });
         return finish_report(report, &phases, client, &p.project.root, None);
@@ -1310,7 +1322,8 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         acquired_at_ms: now_ms(),
         expires_at_ms: now_ms() + lock::DEFAULT_LEASE.as_millis() as i64,
     };
-    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, now_ms()).await?;
+    let finished = |id: &str| index.find(id).is_some_and(|e| e.status.is_final());
+    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, &finished, now_ms()).await?;
     phases.end(reporter, "lock", since, true, None);
 
     let mut index = journal.index().await?;
@@ -1375,6 +1388,23 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
     for message in superseded {
         exec.event(EventKind::Note { message });
     }
+    if !code_undo.is_empty() {
+        // Journal what is there now (so this rollback can itself be undone), then restore.
+        let remotes: Vec<String> = code_undo.iter().map(|r| r.remote.clone()).collect();
+        exec.record.replaced_files = code_sync::capture_paths(client, &remotes).await?;
+        exec.record.previous_sync = Some(code_sync::load_state(client, &prepared.location).await?);
+        exec.event(EventKind::Note { message: format!("restoring {} file(s) the undone deployments uploaded", code_undo.len()) });
+        exec.save_index().await?;
+        exec.save().await?;
+        exec.mutated = true;
+        let problems = code_sync::restore(client, &code_undo).await;
+        if let Some(sync) = &sync_before {
+            code_sync::save_state(client, &prepared.location, sync).await?;
+        }
+        if !problems.is_empty() {
+            exec.event(EventKind::Note { message: format!("code restore problems: {}", problems.join("; ")) });
+        }
+    }
     let mut sync_state = SyncState::default();
     let result = execute(&mut exec, &strategy, deployment, &[], &mut sync_state, &prepared.location, false, guard, true, &user, true).await;
     report.actions = std::mem::take(&mut exec.actions);
@@ -1438,8 +1468,35 @@ async fn supersede_unfinished(
     Ok(notes)
 }
 
-/// The deployment a rollback restores: `(id it restores, settings, acl)`.
-async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&str>) -> Result<(String, Value, Option<Value>), EngineError> {
+/// What a rollback restores.
+struct RollbackTarget {
+    /// The deployment whose settings are restored (or `snapshot-of-<id>`).
+    restores: String,
+    settings: Value,
+    acl: Option<Value>,
+    /// Succeeded deployments after the restored one, whose code uploads are undone (oldest first).
+    undo: Vec<String>,
+}
+
+impl RollbackTarget {
+    fn new(restores: String, settings: Value, acl: Option<Value>) -> Self {
+        Self { restores, settings, acl, undo: Vec::new() }
+    }
+}
+
+/// The succeeded deployments after position `after` (exclusive) in the index.
+fn succeeded_after(index: &Index, after: Option<usize>) -> Vec<String> {
+    let start = after.map_or(0, |i| i + 1);
+    index.deployments[start.min(index.deployments.len())..]
+        .iter()
+        .filter(|e| e.status == Status::Succeeded)
+        .map(|e| e.deployment_id.clone())
+        .collect()
+}
+
+/// The deployment a rollback restores.
+async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&str>) -> Result<RollbackTarget, EngineError> {
+    let position = |id: &str| index.deployments.iter().position(|e| e.deployment_id == id);
     let missing = |what: String| EngineError::Usage(what);
     if let Some(id) = to {
         let entry = index.find(id).ok_or_else(|| {
@@ -1457,30 +1514,41 @@ async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&
             )));
         }
         let record = journal.record(id).await?.ok_or_else(|| missing(format!("the record of deployment `{id}` is missing from the journal")))?;
-        return Ok((id.to_owned(), record.desired.settings, record.desired.acl));
+        let mut target = RollbackTarget::new(id.to_owned(), record.desired.settings, record.desired.acl);
+        target.undo = succeeded_after(index, position(id));
+        return Ok(target);
     }
+    let succeeded: Vec<&IndexEntry> = index.deployments.iter().filter(|e| e.status == Status::Succeeded).collect();
     // An interrupted deployment: restore what it found.
     if let Some(entry) = index.unfinished().last() {
-        let record = journal
-            .record(&entry.deployment_id)
-            .await?
-            .ok_or_else(|| missing(format!("the record of deployment `{}` is missing", entry.deployment_id)))?;
+        let Some(record) = journal.record(&entry.deployment_id).await? else {
+            // Killed before its record was written: it changed nothing, so the configuration in
+            // force is the last successful deployment's.
+            let current = succeeded.last().ok_or_else(|| {
+                missing(format!("deployment `{}` was interrupted before changing anything and nothing was deployed before it", entry.deployment_id))
+            })?;
+            let current_id = current.restores.clone().unwrap_or_else(|| current.deployment_id.clone());
+            let record = journal
+                .record(&current_id)
+                .await?
+                .ok_or_else(|| missing(format!("the record of deployment `{current_id}` is missing")))?;
+            return Ok(RollbackTarget::new(current_id, record.desired.settings, record.desired.acl));
+        };
         let Some(settings) = record.snapshot.settings.clone() else {
             return Err(missing(format!(
                 "deployment `{}` was interrupted while creating the job, so there is no earlier version; deploy again to finish it",
                 entry.deployment_id
             )));
         };
-        return Ok((format!("snapshot-of-{}", entry.deployment_id), settings, record.snapshot.acl.clone()));
+        return Ok(RollbackTarget::new(format!("snapshot-of-{}", entry.deployment_id), settings, record.snapshot.acl.clone()));
     }
-    let succeeded: Vec<&IndexEntry> = index.deployments.iter().filter(|e| e.status == Status::Succeeded).collect();
     let Some(current) = succeeded.last() else {
         return Err(missing("nothing to roll back: this pipeline has no successful deployment in this environment".into()));
     };
     // The configuration in force is that of the deployment the current one restores, if it is a rollback.
     let current_id = current.restores.clone().unwrap_or_else(|| current.deployment_id.clone());
-    let position = index.deployments.iter().position(|e| e.deployment_id == current_id).unwrap_or(index.deployments.len());
-    let previous = index.deployments[..position]
+    let current_position = index.deployments.iter().position(|e| e.deployment_id == current_id).unwrap_or(index.deployments.len());
+    let previous = index.deployments[..current_position]
         .iter()
         .rev()
         .find(|e| e.status == Status::Succeeded && e.kind == DeploymentKind::Deploy);
@@ -1490,7 +1558,9 @@ async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&
                 .record(&entry.deployment_id)
                 .await?
                 .ok_or_else(|| missing(format!("the record of deployment `{}` is missing", entry.deployment_id)))?;
-            Ok((entry.deployment_id.clone(), record.desired.settings, record.desired.acl))
+            let mut target = RollbackTarget::new(entry.deployment_id.clone(), record.desired.settings, record.desired.acl);
+            target.undo = succeeded_after(index, position(&entry.deployment_id));
+            Ok(target)
         }
         None => {
             let record = journal
@@ -1498,7 +1568,16 @@ async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&
                 .await?
                 .ok_or_else(|| missing(format!("the record of deployment `{current_id}` is missing")))?;
             match record.snapshot.settings {
-                Some(settings) => Ok((format!("snapshot-of-{current_id}"), settings, record.snapshot.acl)),
+                Some(settings) => {
+                    let mut target = RollbackTarget::new(format!("snapshot-of-{current_id}"), settings, record.snapshot.acl);
+                    // Undo the current deployment itself and everything after it.
+                    target.undo = index.deployments[current_position.min(index.deployments.len())..]
+                        .iter()
+                        .filter(|e| e.status == Status::Succeeded)
+                        .map(|e| e.deployment_id.clone())
+                        .collect();
+                    Ok(target)
+                }
                 None => Err(missing(format!(
                     "nothing to roll back to: `{current_id}` is the first deployment and it created the job; deploy an earlier version instead"
                 ))),

@@ -41,7 +41,11 @@ pub struct Upload {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replaced {
     pub remote: String,
+    /// The previous object was a notebook (else a file).
     pub notebook: bool,
+    /// The previous notebook's language (`PYTHON`, `SQL`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// The previous content (base64), `None` when the path did not exist before.
     pub previous: Option<String>,
     /// The previous content was too large to keep: rollback cannot restore it.
@@ -73,23 +77,38 @@ pub async fn plan_uploads(client: &Client, location: &StateLocation, entries: &[
 /// [`apply_uploads`] and journal the result first: a process killed mid-upload then still knows
 /// what to restore.
 pub async fn capture_replaced(client: &Client, uploads: &[Upload]) -> Result<Vec<Replaced>, EngineError> {
+    let remotes: Vec<String> = uploads.iter().map(|u| u.entry.remote.clone()).collect();
+    capture_paths(client, &remotes).await
+}
+
+/// What is at each workspace path now (for a later restore).
+pub async fn capture_paths(client: &Client, remotes: &[String]) -> Result<Vec<Replaced>, EngineError> {
     let mut replaced = Vec::new();
-    for upload in uploads {
-        let notebook = matches!(upload.entry.kind, SyncKind::Notebook { .. });
-        let remote = upload.entry.remote.clone();
+    for remote in remotes {
+        let remote = remote.clone();
+        let read_err = |source| EngineError::workspace(format!("read `{remote}` before replacing it"), source);
+        let info = match client.workspace().get_status(&remote).await {
+            Ok(info) => info,
+            Err(err) if err.is_not_found() => {
+                replaced.push(Replaced { remote, notebook: false, language: None, previous: None, not_kept: false });
+                continue;
+            }
+            Err(source) => return Err(read_err(source)),
+        };
+        let notebook = info.object_type == Some(databricks::ObjectType::Notebook);
+        let language = info.language.as_ref().map(|l| l.as_str().to_owned());
         let format = if notebook { ExportFormat::Source } else { ExportFormat::Auto };
         replaced.push(match client.workspace().export(&remote, format).await {
             Ok(bytes) if bytes.len() <= MAX_RESTORE_BYTES => Replaced {
                 remote,
                 notebook,
+                language,
                 previous: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
                 not_kept: false,
             },
-            Ok(_) => Replaced { remote, notebook, previous: None, not_kept: true },
-            Err(err) if err.is_not_found() => Replaced { remote, notebook, previous: None, not_kept: false },
-            Err(source) => {
-                return Err(EngineError::workspace(format!("read `{remote}` before replacing it"), source));
-            }
+            Ok(_) => Replaced { remote, notebook, language, previous: None, not_kept: true },
+            Err(err) if err.is_not_found() => Replaced { remote, notebook, language, previous: None, not_kept: false },
+            Err(source) => return Err(read_err(source)),
         });
     }
     Ok(replaced)
@@ -114,6 +133,27 @@ pub async fn apply_uploads(client: &Client, uploads: &[Upload], state: &mut Sync
     Ok(())
 }
 
+/// The contents to restore to undo `records`' uploads, newest first: per path, the content from
+/// before the oldest of them wins. The sync state to write back is the oldest one's.
+pub fn undo_uploads<'a>(records: impl IntoIterator<Item = &'a super::journal::DeploymentRecord>) -> (Vec<Replaced>, Option<SyncState>) {
+    let mut by_path: BTreeMap<String, Replaced> = BTreeMap::new();
+    let mut sync = None;
+    for record in records {
+        for item in &record.replaced_files {
+            by_path.insert(item.remote.clone(), item.clone());
+        }
+        if record.previous_sync.is_some() {
+            sync = record.previous_sync.clone();
+        }
+    }
+    (by_path.into_values().collect(), sync)
+}
+
+/// Reads `sync.json`.
+pub async fn load_state(client: &Client, location: &StateLocation) -> Result<SyncState, EngineError> {
+    Ok(read_json(client, &sync_path(location)).await?.unwrap_or_default())
+}
+
 pub async fn save_state(client: &Client, location: &StateLocation, state: &SyncState) -> Result<(), EngineError> {
     write_json(client, &sync_path(location), state).await
 }
@@ -130,7 +170,8 @@ pub async fn restore(client: &Client, replaced: &[Replaced]) -> Vec<String> {
             (Some(previous), _) => match base64::engine::general_purpose::STANDARD.decode(previous) {
                 Ok(bytes) => {
                     if item.notebook {
-                        client.workspace().import(&item.remote, &bytes, ExportFormat::Source, None, true).await
+                        let language = item.language.as_deref().map(Language::from).unwrap_or(Language::Python);
+                        client.workspace().import(&item.remote, &bytes, ExportFormat::Source, Some(language), true).await
                     } else {
                         client.workspace().import_file(&item.remote, bytes, true).await
                     }
