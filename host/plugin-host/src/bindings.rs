@@ -191,6 +191,7 @@ impl From<&t::Outcome> for w::Outcome {
                 message: message.clone(),
                 retryable: *retryable,
             }),
+            K::GateVerdict { verdict } => w::OutcomeKind::GateVerdict(verdict.into()),
             K::Skipped => w::OutcomeKind::Skipped,
         };
         w::Outcome {
@@ -215,15 +216,36 @@ impl From<&t::Finding> for w::Finding {
     }
 }
 
+impl From<t::GatePoint> for w::GatePoint {
+    fn from(p: t::GatePoint) -> Self {
+        match p {
+            t::GatePoint::PreDeploy => w::GatePoint::PreDeploy,
+            t::GatePoint::PrePromote => w::GatePoint::PrePromote,
+            t::GatePoint::PostDeploy => w::GatePoint::PostDeploy,
+        }
+    }
+}
+
+impl From<&t::Verdict> for w::Verdict {
+    fn from(v: &t::Verdict) -> Self {
+        w::Verdict {
+            decision: match v.decision {
+                t::Decision::Pass => w::Decision::Pass,
+                t::Decision::Warn => w::Decision::Warn,
+                t::Decision::Fail => w::Decision::Fail,
+                t::Decision::Inconclusive => w::Decision::Inconclusive,
+            },
+            summary: v.summary.clone(),
+            findings: v.findings.iter().map(Into::into).collect(),
+        }
+    }
+}
+
 impl From<&t::GateInput> for w::GateInput {
     fn from(g: &t::GateInput) -> Self {
         w::GateInput {
             deployment: (&g.deployment).into(),
-            point: match g.point {
-                t::GatePoint::PreDeploy => w::GatePoint::PreDeploy,
-                t::GatePoint::PrePromote => w::GatePoint::PrePromote,
-                t::GatePoint::PostDeploy => w::GatePoint::PostDeploy,
-            },
+            point: g.point.into(),
             cost: g.cost.as_ref().map(|c| w::CostEstimate {
                 currency: c.currency.clone(),
                 per_run: c.per_run,
@@ -328,6 +350,15 @@ fn run_ref(r: w::RunRef) -> t::RunRef {
     }
 }
 
+/// True for 1 to 64 characters of `[A-Za-z0-9._-]`, the shape of every action id.
+pub(crate) fn is_action_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 pub(crate) fn action(a: w::Action) -> Result<t::Action, Invalid> {
     use w::ActionKind as K;
     let id = a.id;
@@ -403,6 +434,38 @@ pub(crate) fn action(a: w::Action) -> Result<t::Action, Invalid> {
             job: job_ref(v.job),
             settings: parse_json(&what("settings"), &v.settings, Some("object"))?,
         },
+        K::GateCheck(g) => {
+            let point = match g.point {
+                w::GatePoint::PreDeploy => {
+                    return Err(format!(
+                        "action `{id}` asks for a `pre-deploy` gate check; the host runs those gates itself \
+                         before the first mutation, so ask for `pre-promote` or `post-deploy`"
+                    ));
+                }
+                w::GatePoint::PrePromote => t::GatePoint::PrePromote,
+                w::GatePoint::PostDeploy => t::GatePoint::PostDeploy,
+            };
+            if g.evidence.len() > t::MAX_GATE_EVIDENCE {
+                return Err(format!(
+                    "action `{id}` names {} evidence runs; a gate check takes at most {}",
+                    g.evidence.len(),
+                    t::MAX_GATE_EVIDENCE
+                ));
+            }
+            let mut evidence = Vec::with_capacity(g.evidence.len());
+            for r in g.evidence {
+                if let w::RunRef::StartedBy(action) = &r
+                    && !is_action_id(action)
+                {
+                    return Err(format!(
+                        "action `{id}` names evidence started by `{action}`, which is not an action id \
+                         (1 to 64 characters of `[A-Za-z0-9._-]`)"
+                    ));
+                }
+                evidence.push(run_ref(r));
+            }
+            t::ActionKind::GateCheck { point, evidence }
+        }
     };
     Ok(t::Action { id, kind })
 }

@@ -838,12 +838,7 @@ fn validate_step(r: w::StepResult) -> std::result::Result<StepResult, String> {
     let mut seen = std::collections::HashSet::new();
     let mut actions = Vec::with_capacity(r.actions.len());
     for a in r.actions {
-        let ok_id = !a.id.is_empty()
-            && a.id.len() <= 64
-            && a.id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !ok_id {
+        if !bindings::is_action_id(&a.id) {
             return Err(format!(
                 "action id `{}` is not 1 to 64 characters of `[A-Za-z0-9._-]`",
                 a.id
@@ -1062,6 +1057,72 @@ mod tests {
         let mut big = step(w::Phase::Running, vec![]);
         big.state = "x".repeat(MAX_STATE_BYTES + 1);
         assert!(err(big).contains("state is 65537 bytes"));
+    }
+
+    #[test]
+    fn gate_checks_are_checked_against_the_contract() {
+        let check = |point, evidence: Vec<w::RunRef>| {
+            validate_step(step(
+                w::Phase::Running,
+                vec![action(
+                    "gate",
+                    w::ActionKind::GateCheck(w::GateCheck { point, evidence }),
+                )],
+            ))
+        };
+        let ok = check(
+            w::GatePoint::PrePromote,
+            vec![w::RunRef::StartedBy("smoke-1-run".into()), w::RunRef::Id(7)],
+        )
+        .unwrap();
+        assert_eq!(
+            ok.actions[0].kind,
+            t::ActionKind::GateCheck {
+                point: t::GatePoint::PrePromote,
+                evidence: vec![
+                    t::RunRef::StartedBy {
+                        action_id: "smoke-1-run".into()
+                    },
+                    t::RunRef::Id { run_id: 7 }
+                ],
+            }
+        );
+        assert!(!ok.actions[0].kind.is_mutation());
+        assert!(check(w::GatePoint::PostDeploy, vec![]).is_ok());
+        assert!(
+            check(w::GatePoint::PreDeploy, vec![])
+                .unwrap_err()
+                .contains("asks for a `pre-deploy` gate check")
+        );
+        let many = (0..=100).map(w::RunRef::Id).collect();
+        assert!(
+            check(w::GatePoint::PrePromote, many)
+                .unwrap_err()
+                .contains("names 101 evidence runs; a gate check takes at most 100")
+        );
+        let bad = vec![w::RunRef::StartedBy("no spaces".into())];
+        assert!(
+            check(w::GatePoint::PrePromote, bad)
+                .unwrap_err()
+                .contains("started by `no spaces`, which is not an action id")
+        );
+    }
+
+    #[test]
+    fn gate_verdicts_of_fail_or_inconclusive_stop_a_step() {
+        let verdict = |decision| t::OutcomeKind::GateVerdict {
+            verdict: t::Verdict {
+                decision,
+                summary: String::new(),
+                findings: vec![],
+            },
+        };
+        assert!(verdict(t::Decision::Fail).stops_step());
+        assert!(verdict(t::Decision::Inconclusive).stops_step());
+        assert!(!verdict(t::Decision::Warn).stops_step());
+        assert!(!verdict(t::Decision::Pass).stops_step());
+        assert!(t::OutcomeKind::TimedOut { run: None }.stops_step());
+        assert!(!t::OutcomeKind::Done.stops_step());
     }
 
     #[test]

@@ -118,6 +118,7 @@ impl OutputSize for w::Action {
                 K::RequestApproval(m) => m.len(),
                 K::SetPermissions(s) => s.job.output_size() + s.acl.len(),
                 K::VerifyJob(v) => v.job.output_size() + v.settings.len(),
+                K::GateCheck(g) => ITEM + g.evidence.output_size(),
             }
     }
 }

@@ -386,6 +386,15 @@ pub enum ActionKind {
         /// Expected JobSettings (a JSON object).
         settings: Value,
     },
+    /// Run the environment's gates configured for `point` over runs of this deployment and
+    /// answer with their combined verdict ([`OutcomeKind::GateVerdict`]); see `wit/types.wit`
+    /// `gate-check`. Never `pre-deploy` (the runtime refuses it), at most 100 evidence runs.
+    GateCheck {
+        /// `pre-promote` or `post-deploy`.
+        point: GatePoint,
+        /// Runs started earlier in this deployment, oldest first.
+        evidence: Vec<RunRef>,
+    },
 }
 
 impl ActionKind {
@@ -405,6 +414,9 @@ impl ActionKind {
         )
     }
 }
+
+/// The most evidence runs one `gate-check` may name.
+pub const MAX_GATE_EVIDENCE: usize = 100;
 
 /// One action with the id that pairs it with its outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -482,6 +494,12 @@ pub enum OutcomeKind {
         /// The differences.
         differences: Vec<Difference>,
     },
+    /// `gate-check`: the combined verdict of the gates at that point. A `fail` or
+    /// `inconclusive` decision ends the step like a failed action (the rest are skipped).
+    GateVerdict {
+        /// The combined verdict.
+        verdict: Verdict,
+    },
     /// The action failed.
     Failed {
         /// Databricks `error_code` or a host code.
@@ -493,6 +511,21 @@ pub enum OutcomeKind {
     },
     /// Not performed because an earlier action of the same step failed or timed out.
     Skipped,
+}
+
+impl OutcomeKind {
+    /// True when this outcome ends its step: the host marks the step's remaining actions
+    /// [`OutcomeKind::Skipped`] and calls the strategy again. That is a failed, timed-out or
+    /// rejected action, or a gate verdict of `fail` or `inconclusive`.
+    pub fn stops_step(&self) -> bool {
+        match self {
+            OutcomeKind::Failed { .. } | OutcomeKind::TimedOut { .. } | OutcomeKind::Rejected { .. } => true,
+            OutcomeKind::GateVerdict { verdict } => {
+                matches!(verdict.decision, Decision::Fail | Decision::Inconclusive)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The outcome of one action.
@@ -550,6 +583,23 @@ pub enum GatePoint {
     PrePromote,
     /// After the strategy succeeded.
     PostDeploy,
+}
+
+impl GatePoint {
+    /// `pre-deploy`, `pre-promote` or `post-deploy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatePoint::PreDeploy => "pre-deploy",
+            GatePoint::PrePromote => "pre-promote",
+            GatePoint::PostDeploy => "post-deploy",
+        }
+    }
+}
+
+impl std::fmt::Display for GatePoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A gate's judgement.

@@ -225,6 +225,7 @@ fn describe_action(kind: &ActionKind) -> String {
         ActionKind::RequestApproval { message } => format!("ask for approval: {message}"),
         ActionKind::SetPermissions { job, .. } => format!("set the permissions of {}", job_ref(job)),
         ActionKind::VerifyJob { job, .. } => format!("verify {}", job_ref(job)),
+        ActionKind::GateCheck { point, evidence } => format!("check the {point} gates over {} run(s)", evidence.len()),
     }
 }
 

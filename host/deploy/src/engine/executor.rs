@@ -363,6 +363,10 @@ impl Executor<'_> {
                 let live_settings = live.get("settings").cloned().unwrap_or(Value::Null);
                 OutcomeKind::Verified { differences: (self.verifier)(settings, &live_settings) }
             }
+            // Placeholder until the engine runs gates for strategies (see `wit/types.wit` `gate-check`).
+            ActionKind::GateCheck { point, .. } => {
+                return Err(fail("unsupported-action", &format!("this brickship build cannot run `{point}` gate checks for a strategy yet; set `gates: false` in the strategy's config"), false));
+            }
         };
         Ok(Some(kind))
     }
