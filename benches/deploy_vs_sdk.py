@@ -10,7 +10,8 @@ What it does, side by side in one run:
 1. Starts `brickship workspace serve --addr 127.0.0.1:0` (the release binary; state in memory,
    rate limits ON as a user gets them; `--state` keeps state on disk instead) and copies
    `examples/customer-360` to a temporary folder.
-2. API calls: a first deploy of `customer-360-pipeline` to `dev` on the fresh workspace, then an
+2. API calls: a first deploy of `customer-360-pipeline` to `dev` on the fresh workspace (with an
+   empty plugin cache, so its time includes compiling the strategy component), then an
    unchanged re-deploy; the counts come from the deploy's `{"event":"result"}` line (the report
    JSON's `api_call_count` / `mutating_call_count`) and are checked against the workspace's
    request log. The SDK script's calls are counted from the request log.
@@ -172,13 +173,16 @@ class Bench:
         path.write_text(f"variables:\n  checkpoint_root: /mnt/checkpoints/bench-{label}\n", encoding="utf-8")
         return path
 
-    def brickship(self, config_file, expect):
+    def brickship(self, config_file, expect, cache_dir=None):
         """One `brickship deploy`; `expect` is the status it must end with."""
         before = self.workspace.last_seq()
         argv = [str(self.args.brickship), "deploy", PIPELINE, "--environment", ENVIRONMENT,
                 "--strategy", "direct", "--no-run", "--project", str(self.project),
                 "--host", self.workspace.url, "--output", "json", "--config-file", str(config_file)]
-        wall, rss, code, stdout, stderr = measure(argv, self.brickship_env, self.project, self.scratch)
+        env = dict(self.brickship_env)
+        if cache_dir is not None:
+            env["BRICKSHIP_CACHE_DIR"] = str(cache_dir)
+        wall, rss, code, stdout, stderr = measure(argv, env, self.project, self.scratch)
         result = None
         for line in stdout.splitlines():
             try:
@@ -348,8 +352,8 @@ def measure_all(args, bench, workspace):
 
     # API calls of a first deploy on a fresh workspace and of an unchanged re-deploy.
     steady = bench.config_file("steady")
-    progress("first deploy")
-    first = bench.brickship(steady, "succeeded")
+    progress("first deploy (empty plugin cache)")
+    first = bench.brickship(steady, "succeeded", cache_dir=bench.scratch / "cold-plugin-cache")
     progress("unchanged re-deploy")
     again = bench.brickship(steady, "no-op")
     base = sdk_baseline(workspace, first["job_id"])
@@ -434,19 +438,21 @@ def report(args, info, results):
         say(f"- {scenario}: brickship's own deploy duration (report `duration_ms`) {engine:.0f} ms; "
             f"SDK script: imports {imports:.0f} ms, `WorkspaceClient()` {client:.0f} ms, API calls {calls:.0f} ms")
     say("")
-    say("| deploy | API calls | mutating calls | status |")
+    say("| deploy | API calls | mutating calls | status, wall time, peak RSS (one run) |")
     say("|---|---|---|---|")
     for label, key in (("brickship, first deploy (fresh workspace)", "first_deploy"),
                        ("brickship, unchanged re-deploy", "unchanged_redeploy")):
         sample = results[key]
         say(f"| {label} | {sample['api_calls']} (workspace log: {sample['served_calls']}) | "
-            f"{sample['mutating_calls']} (workspace log: {sample['served_mutating']}) | {sample['status']} |")
+            f"{sample['mutating_calls']} (workspace log: {sample['served_mutating']}) | {sample['status']}, "
+            f"{sample['wall_s'] * 1000:.0f} ms, {sample['peak_rss_kib'] / 1024:.1f} MiB |")
     changed_calls = sorted({(s["api_calls"], s["mutating_calls"]) for s in results["changed"]["brickship"]})
     say(f"| brickship, changed deploy | {', '.join(str(a) for a, _ in changed_calls)} | "
-        f"{', '.join(str(m) for _, m in changed_calls)} | succeeded |")
+        f"{', '.join(str(m) for _, m in changed_calls)} | succeeded (timings above) |")
     for label, key in (("SDK script, first run (create)", "sdk_first"), ("SDK script, re-run (reset)", "sdk_again")):
         sample = results[key]
-        say(f"| {label} | {sample['api_calls']} | {sample['mutating_calls']} | {sample['action']} |")
+        say(f"| {label} | {sample['api_calls']} | {sample['mutating_calls']} | {sample['action']}, "
+            f"{sample['wall_s'] * 1000:.0f} ms, {sample['peak_rss_kib'] / 1024:.1f} MiB |")
     say("")
     say("The calls (method, path, status; in order of first use):")
     say("")
@@ -456,6 +462,12 @@ def report(args, info, results):
     say(f"- SDK script, first run: {grouped(results['sdk_first']['calls'])}")
     say(f"- SDK script, re-run: {grouped(results['sdk_again']['calls'])}")
     say("")
+    busy = [load for load in (info["load_before"], results["load_after"])
+            if load != "unknown" and float(load.split()[0]) > 1.0]
+    if busy:
+        say("WARNING: other work shared the CPUs (1-minute load average above 1): these numbers are "
+            "noisier than on a quiet machine; run again when it is idle")
+        say("")
     throttled = sum(rule.get("throttled", 0) for rule in results["rate_limits"].get("limits", []))
     say(f"requests throttled by the workspace's rate limits during the run: {throttled}; "
         f"server peak RSS: {(results['server_peak_rss_kib'] or 0) / 1024:.1f} MiB")

@@ -251,7 +251,14 @@ async fn bench(settings: Settings) -> BenchResult<()> {
             ms(p99_max),
         );
     }
-    println!("\nload average before: {load_before}; after: {}", load_average());
+    let load_after = load_average();
+    println!("\nload average before: {load_before}; after: {load_after}");
+    if [&load_before, &load_after].iter().any(|load| busy(load)) {
+        println!(
+            "WARNING: other work shared the CPUs (1-minute load average above 1): these numbers are low; \
+             run again on a quiet machine"
+        );
+    }
     Ok(())
 }
 
@@ -490,4 +497,12 @@ async fn last_seq(workspace: &ServedWorkspace) -> BenchResult<u64> {
     Ok(log["last_seq"]
         .as_u64()
         .ok_or("`/_local/requests` answered without `last_seq`")?)
+}
+
+/// Whether a `/proc/loadavg`-style line shows a 1-minute load above 1 (another busy process).
+fn busy(load: &str) -> bool {
+    load.split_whitespace()
+        .next()
+        .and_then(|first| first.parse::<f64>().ok())
+        .is_some_and(|first| first > 1.0)
 }
