@@ -5,4 +5,5 @@ mod deploy;
 mod faults;
 mod recovery;
 mod sdk_compat;
+mod snapshots;
 mod ui;

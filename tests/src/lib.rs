@@ -371,3 +371,51 @@ impl ServedWorkspace {
         log.get("requests").and_then(Value::as_array).cloned().unwrap_or_default()
     }
 }
+
+/// The insta filters every snapshot of `brickship` output uses: temporary paths, deployment,
+/// job and run ids, ports, timestamps, durations and hashes vary between runs.
+pub fn snapshot_filters(project: Option<&Path>) -> Vec<(String, String)> {
+    let mut filters = Vec::new();
+    if let Some(project) = project {
+        filters.push((regex_escape(&project.display().to_string()), "[PROJECT]".to_owned()));
+    }
+    for (pattern, replacement) in [
+        (r"dep-\d{8}-\d{6}-[0-9a-f]{4}", "[DEPLOYMENT]"),
+        (r"snapshot-of-\[DEPLOYMENT\]", "snapshot-of-[DEPLOYMENT]"),
+        (r"\b1000000000\d{5}\b", "[ID]"),
+        (r"http://127\.0\.0\.1:\d+", "[WORKSPACE]"),
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "[TIME]"),
+        (r"\b\d+ h \d+ min\b|\b\d+ min \d+ s\b|\b\d+(\.\d+)? (ms|s)\b", "[DURATION]"),
+        (r"\+\d+ ms", "+[DURATION]"),
+        (r"`[0-9a-f]{16}`", "`[HASH]`"),
+        (r"\| \d+\.\d \|", "| [MS] |"),
+    ] {
+        filters.push((pattern.to_owned(), replacement.to_owned()));
+    }
+    filters
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| if "\\.+*?()|[]{}^$".contains(c) { format!("\\{c}") } else { c.to_string() })
+        .collect()
+}
+
+/// Runs `brickship` and snapshots what the user sees (stdout, then stderr, then the exit code)
+/// through the shared filters: `brickship_snapshot!(name, project, workspace, [args...])`.
+#[macro_export]
+macro_rules! brickship_snapshot {
+    ($name:expr, $project:expr, $workspace:expr, [$($arg:expr),* $(,)?]) => {{
+        let done = $project.brickship($workspace).args([$($arg),*]).run();
+        let shown = format!(
+            "exit code: {:?}\n----- stdout -----\n{}----- stderr -----\n{}",
+            done.code, done.stdout, done.stderr
+        );
+        let mut settings = insta::Settings::clone_current();
+        for (pattern, replacement) in $crate::snapshot_filters(Some($project.path())) {
+            settings.add_filter(&pattern, replacement);
+        }
+        settings.bind(|| insta::assert_snapshot!($name, shown));
+        done
+    }};
+}

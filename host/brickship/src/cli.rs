@@ -76,9 +76,78 @@ pub enum Command {
     /// The rollback is itself a deployment: it takes the lock, is journaled and appears in history.
     Rollback(RollbackArgs),
 
+    /// Continue a paused or interrupted deployment where it stopped.
+    ///
+    /// The workspace journal holds everything needed, so this works from any machine with the
+    /// project: actions without a recorded outcome are performed again (runs reuse their
+    /// idempotency tokens, creations find what they already made), then the strategy goes on.
+    /// A paused canary re-runs its analysis.
+    Resume(ControlArgs),
+
+    /// Tell a paused deployment to go on: the next canary step, or the swap.
+    Promote(PromoteArgs),
+
+    /// Stop a paused or interrupted deployment and restore what it changed.
+    ///
+    /// Jobs it created (green, canary) are deleted, the live job gets its previous settings and
+    /// permissions back, and the code it uploaded is restored.
+    Abort(ControlArgs),
+
+    /// Approve a deployment that waits for an approval, then continue it.
+    ///
+    /// Records who approved and when in the workspace journal. An expired request cannot be
+    /// approved, only aborted.
+    Approve(ApproveArgs),
+
     /// Run and inspect a local Databricks workspace.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+}
+
+/// Which deployment a control command steers.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The deployment id (`dep-…`), as `brickship history` and `status` show it.
+    pub deployment_id: String,
+
+    /// The project folder; found from the current folder upward when omitted.
+    #[arg(long, env = env_vars::PROJECT)]
+    pub project: Option<PathBuf>,
+
+    /// Only look in this pipeline's journal.
+    #[arg(long)]
+    pub pipeline: Option<String>,
+
+    /// Only look in this environment's journal.
+    #[arg(long, short = 'e')]
+    pub environment: Option<String>,
+
+    #[command(flatten)]
+    pub workspace: WorkspaceTarget,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub target: ControlArgs,
+
+    /// Skip the remaining steps: promote to 100% (canary) or swap now (blue-green).
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub target: ControlArgs,
+
+    /// A comment recorded with the approval.
+    #[arg(long, short = 'm')]
+    pub comment: Option<String>,
+
+    /// Only record the approval; continue later with `brickship resume`.
+    #[arg(long)]
+    pub no_resume: bool,
 }
 
 /// Which pipeline, environment, project and workspace a command is about.
@@ -206,6 +275,15 @@ pub struct DeployArgs {
     /// Break a stale deploy lock (one whose holder is gone or whose lease expired).
     #[arg(long)]
     pub force_lock: bool,
+
+    /// When an approval is needed and no terminal can ask, record a pending approval and pause
+    /// (exit 0) instead of refusing; `brickship approve <id>` grants it from any machine.
+    #[arg(long)]
+    pub request_approval: bool,
+
+    /// The canary's first step, as a percentage of the work (canary strategy only).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub canary_percentage: Option<u8>,
 }
 
 #[derive(Debug, Args)]

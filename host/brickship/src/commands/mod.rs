@@ -5,6 +5,8 @@ mod workspace;
 
 use std::process::ExitCode;
 
+use deploy::engine::ControlCommand;
+
 use crate::cli::{Command, WorkspaceCommand};
 use crate::printer::Printer;
 
@@ -16,6 +18,13 @@ pub fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<ExitCode>
         Command::Status(args) => pipeline::status(args, printer),
         Command::History(args) => pipeline::history(args, printer),
         Command::Rollback(args) => pipeline::rollback(args, printer),
+        Command::Resume(args) => pipeline::control(args, ControlCommand::Resume, None, false, printer),
+        Command::Promote(args) => {
+            let command = if args.full { ControlCommand::PromoteFull } else { ControlCommand::Promote };
+            pipeline::control(args.target, command, None, false, printer)
+        }
+        Command::Abort(args) => pipeline::control(args, ControlCommand::Abort, None, false, printer),
+        Command::Approve(args) => pipeline::control(args.target, ControlCommand::Approve, args.comment, args.no_resume, printer),
         Command::Workspace(WorkspaceCommand::Serve(args)) => workspace::serve(args, printer),
     }
 }

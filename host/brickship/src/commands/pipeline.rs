@@ -110,11 +110,16 @@ fn invalid(printer: &Printer, err: EngineError) -> anyhow::Error {
 /// Renders engine events through the printer.
 struct CliReporter<'a> {
     printer: &'a Printer,
+    /// Show phases, steps and actions (commands that change things); findings always show.
+    progress: bool,
 }
 
 impl Reporter for CliReporter<'_> {
     fn event(&self, event: EngineEvent<'_>) {
         let printer = self.printer;
+        if !self.progress && !matches!(event, EngineEvent::Findings(_)) {
+            return;
+        }
         match event {
             EngineEvent::Phase { name, done, detail } => {
                 printer.event(&json!({"event": "phase", "phase": name, "done": done, "detail": detail}));
@@ -231,7 +236,7 @@ fn describe_action(kind: &ActionKind) -> String {
 
 pub fn validate(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let target = target(&args.target, args.strict)?;
-    let reporter = CliReporter { printer };
+    let reporter = CliReporter { printer, progress: false };
     let result = runtime()?.block_on(deploy::engine::validate(&target, args.offline, &deploy::project::process_env, &reporter));
     let warnings = result.map_err(|err| invalid(printer, err))?;
     printer.progress_done();
@@ -251,7 +256,7 @@ pub fn validate(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCod
 
 pub fn plan(args: PipelineArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let target = target(&args, false)?;
-    let quiet_reporter = CliReporter { printer };
+    let quiet_reporter = CliReporter { printer, progress: false };
     let view = runtime()?
         .block_on(deploy::engine::plan(&target, &deploy::project::process_env, &quiet_reporter))
         .map_err(|err| invalid(printer, err))?;
@@ -290,6 +295,8 @@ pub fn deploy(args: DeployArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         active_runs_timeout: args.active_runs_timeout.as_deref().map(parse_duration).transpose()?,
         run_after: !args.no_run,
         force_lock: args.force_lock,
+        request_approval: args.request_approval,
+        canary_percentage: args.canary_percentage,
     };
     printer.info(format!(
         "deploying `{}` to `{}`{}",
@@ -297,7 +304,7 @@ pub fn deploy(args: DeployArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         request.target.environment,
         if request.dry_run { " (dry run)" } else { "" }
     ));
-    let reporter = CliReporter { printer };
+    let reporter = CliReporter { printer, progress: true };
     let outcome = runtime()?
         .block_on(deploy::engine::deploy(&request, &deploy::project::process_env, &reporter))
         .map_err(|err| invalid(printer, err))?;
@@ -306,9 +313,35 @@ pub fn deploy(args: DeployArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
 
 pub fn rollback(args: RollbackArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let request = RollbackRequest { target: target(&args.target, false)?, to: args.to, approve: args.approve, force_lock: args.force_lock };
-    let reporter = CliReporter { printer };
+    let reporter = CliReporter { printer, progress: true };
     let outcome = runtime()?
         .block_on(deploy::engine::rollback(&request, &deploy::project::process_env, &reporter))
+        .map_err(|err| invalid(printer, err))?;
+    print_outcome(printer, &outcome)
+}
+
+/// `brickship resume | promote | abort | approve <deployment-id>`.
+pub fn control(
+    args: cli::ControlArgs,
+    command: deploy::engine::ControlCommand,
+    comment: Option<String>,
+    record_only: bool,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let request = deploy::engine::ControlRequest {
+        project_dir: find_project(args.project.as_deref())?,
+        deployment_id: args.deployment_id,
+        command,
+        pipeline: args.pipeline,
+        environment: args.environment,
+        host: args.workspace.host,
+        profile: args.workspace.profile,
+        comment,
+        record_only,
+    };
+    let reporter = CliReporter { printer, progress: true };
+    let outcome = runtime()?
+        .block_on(deploy::engine::control(&request, &deploy::project::process_env, &reporter))
         .map_err(|err| invalid(printer, err))?;
     print_outcome(printer, &outcome)
 }
@@ -324,6 +357,7 @@ fn print_outcome(printer: &Printer, outcome: &deploy::engine::DeployOutcome) -> 
         "job_id": report.job_id,
         "run": report.run,
         "error": report.error,
+        "paused": report.paused,
         "rollback": report.rollback,
         "duration_ms": report.duration_ms,
         "api_calls": report.api_call_count,
@@ -339,7 +373,11 @@ fn print_outcome(printer: &Printer, outcome: &deploy::engine::DeployOutcome) -> 
         ReportStatus::Succeeded => format!("{what} `{}` succeeded: {job}", report.deployment_id),
         ReportStatus::NoOp => format!("nothing to {what}: {job} already matches (no mutating call)"),
         ReportStatus::DryRun => format!("dry run: nothing was changed ({job})"),
-        ReportStatus::Paused => format!("{what} `{}` is paused", report.deployment_id),
+        ReportStatus::Paused => format!(
+            "{what} `{}` is paused: {}",
+            report.deployment_id,
+            report.paused.as_deref().unwrap_or("waiting for a decision")
+        ),
         ReportStatus::RolledBack => format!(
             "{what} `{}` failed and was rolled back: {}",
             report.deployment_id,

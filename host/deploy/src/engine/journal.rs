@@ -162,8 +162,11 @@ pub struct JournalEvent {
 pub enum EventKind {
     /// A phase began or ended.
     Phase { phase: String, status: String, #[serde(default, skip_serializing_if = "Option::is_none")] detail: Option<String> },
-    /// The strategy returned a step (before any of its actions ran).
-    Step { step: u32, phase: Phase, message: String, state: String, actions: Vec<String> },
+    /// The strategy returned a step (before any of its actions ran). The actions are kept whole
+    /// so a resumed deployment performs exactly what the strategy asked for.
+    Step { step: u32, phase: Phase, message: String, state: String, actions: Vec<Action> },
+    /// A human steered the deployment (`promote`, `abort`, `resume`, `approve`).
+    Control { command: String, by: String },
     /// An action is about to run.
     ActionStarted { step: u32, action: Action },
     /// An action ran.
@@ -204,6 +207,42 @@ pub struct DeploymentRecord {
     /// `sync.json` before the upload (rollback writes it back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_sync: Option<super::sync::SyncState>,
+    /// The plan the strategy was given (so a resumed strategy sees the same one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<plugin_host::types::Plan>,
+    /// An approval the deployment waits for, when paused for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_approval: Option<PendingApproval>,
+    /// Approvals given, with who and when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
+    /// The code the deployment uploads (workspace path, sha256), so a resume from another
+    /// checkout can check it uploads the same code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned_uploads: Vec<(String, String)>,
+}
+
+/// What a paused deployment waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    /// The `request-approval` action (or `deploy` for the approval before the first mutation).
+    pub action_id: String,
+    pub message: String,
+    pub requested_at_ms: i64,
+    /// After this instant the request expires: approving it is refused and the deployment can
+    /// only be aborted.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// A recorded decision on an approval request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub action_id: String,
+    pub approved: bool,
+    pub by: String,
+    pub at_ms: i64,
+    #[serde(default)]
+    pub comment: String,
 }
 
 impl DeploymentRecord {
@@ -223,6 +262,10 @@ impl DeploymentRecord {
             error: None,
             replaced_files: Vec::new(),
             previous_sync: None,
+            plan: None,
+            pending_approval: None,
+            approvals: Vec::new(),
+            planned_uploads: Vec::new(),
         }
     }
 

@@ -39,15 +39,33 @@ pub struct LockInfo {
     pub command: String,
     pub acquired_at_ms: i64,
     pub expires_at_ms: i64,
+    /// Held by a paused deployment (waiting for promote, abort or approval) rather than by a
+    /// process: no process needs to be alive, the lease alone decides.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 impl LockInfo {
+    /// A lock for `deployment_id` held by this process, with the default lease from `now_ms`.
+    pub fn new(deployment_id: &str, owner: &str, command: &str, now_ms: i64) -> Self {
+        Self {
+            deployment_id: deployment_id.to_owned(),
+            owner: owner.to_owned(),
+            machine: machine_name(),
+            pid: std::process::id(),
+            command: command.to_owned(),
+            acquired_at_ms: now_ms,
+            expires_at_ms: now_ms + DEFAULT_LEASE.as_millis() as i64,
+            paused: false,
+        }
+    }
+
     /// Why this lock is stale, if it is: its lease expired, or its process is gone from this machine.
     pub fn stale_reason(&self, now_ms: i64) -> Option<String> {
         if now_ms >= self.expires_at_ms {
             return Some(format!("its lease expired {} ago", super::human_duration_ms(now_ms - self.expires_at_ms)));
         }
-        if self.machine == machine_name() && !process_alive(self.pid) {
+        if !self.paused && self.machine == machine_name() && !process_alive(self.pid) {
             return Some(format!("process {} on `{}` is gone", self.pid, self.machine));
         }
         None
@@ -55,6 +73,14 @@ impl LockInfo {
 
     /// One line for messages: `deployment dep-… by alice@x on ci-42 (pid 123), since …`.
     pub fn describe(&self) -> String {
+        if self.paused {
+            return format!(
+                "paused deployment `{}` by `{}` (waiting for `brickship promote`, `abort`, `approve` or `resume`), since {}",
+                self.deployment_id,
+                self.owner,
+                super::format_time_ms(self.acquired_at_ms)
+            );
+        }
         format!(
             "deployment `{}` ({}) by `{}` on `{}` (pid {}), acquired {}",
             self.deployment_id,
@@ -99,6 +125,14 @@ impl LockGuard {
     /// The lock broken to take this one, if any.
     pub fn broke(&self) -> Option<&LockInfo> {
         self.broke.as_ref()
+    }
+
+    /// Keeps the lock for a paused deployment: no process holds it any more, the lease does.
+    pub async fn park(mut self, client: &Client, now_ms: i64, lease: Duration) -> Result<(), EngineError> {
+        self.check_ours(client).await?;
+        self.info.paused = true;
+        self.info.expires_at_ms = now_ms + lease.as_millis() as i64;
+        write(client, &self.path, &self.info, true).await
     }
 
     /// Extends the lease to `lease` from `now_ms`, after checking the lock is still ours.

@@ -22,6 +22,7 @@
 //! converge. A deploy whose plan is empty makes no mutating call at all.
 
 pub mod connect;
+pub mod control;
 pub mod executor;
 pub mod journal;
 pub mod lock;
@@ -33,8 +34,9 @@ pub mod sync;
 use crate::diagnostics::Diagnostics;
 
 pub use connect::{WorkspaceChoice, connect};
+pub use control::{ControlRequest, control};
 pub use run::{
-    ActiveRuns, DeployOutcome, DeployRequest, EngineEvent, Reporter, RollbackRequest, deploy, history, plan, rollback,
+    ActiveRuns, ControlCommand, DeployOutcome, DeployRequest, EngineEvent, Reporter, RollbackRequest, deploy, history, plan, rollback,
     status, validate,
 };
 

@@ -119,6 +119,9 @@ pub struct Report {
     pub rollback: Option<RollbackReport>,
     pub monitoring_file: Option<String>,
     pub error: Option<String>,
+    /// Why the deployment paused and how to continue it, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
     pub api_call_count: usize,
     pub mutating_call_count: usize,
     pub api_calls: Vec<CallReport>,
@@ -151,6 +154,7 @@ impl Report {
             rollback: None,
             monitoring_file: None,
             error: None,
+            paused: None,
             api_call_count: 0,
             mutating_call_count: 0,
             api_calls: Vec::new(),

@@ -5,6 +5,7 @@
 //! its journal ([`read_live`]) and plan. `deploy` and `rollback` share the mutating half
 //! ([`execute`]): approve, lock, journal, upload, strategy loop, verify, run, record, unlock.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -17,8 +18,8 @@ use serde_json::{Value, json};
 
 use super::executor::{ApprovalDecision, Approver, BoxFuture, ExecContext, Executor, MANAGED_TAGS, Observer, Performed};
 use super::journal::{
-    DeploymentKind, DeploymentRecord, Desired, EventKind, Index, IndexEntry, Journal, Manifest, Snapshot, StateLocation,
-    Status,
+    Approval, DeploymentKind, DeploymentRecord, Desired, EventKind, Index, IndexEntry, Journal, Manifest, PendingApproval,
+    Snapshot, StateLocation, Status,
 };
 use super::lock::{self, LockGuard, LockInfo};
 use super::probe::ClientProbe;
@@ -80,6 +81,11 @@ pub struct DeployRequest {
     /// Trigger a run after deploying a job without schedule or trigger.
     pub run_after: bool,
     pub force_lock: bool,
+    /// When an approval is needed and nobody can answer now, record a pending approval and
+    /// pause (for `brickship approve`) instead of refusing.
+    pub request_approval: bool,
+    /// `--canary-percentage`: the canary's first step.
+    pub canary_percentage: Option<u8>,
 }
 
 /// `brickship rollback`, resolved.
@@ -146,7 +152,7 @@ struct Prepared {
     warnings: Diagnostics,
 }
 
-fn load_pipeline(target: &Target, env: EnvLookup<'_>, enable_monitoring: Option<bool>) -> Result<(RenderedPipeline, Diagnostics), EngineError> {
+pub(crate) fn load_pipeline(target: &Target, env: EnvLookup<'_>, enable_monitoring: Option<bool>) -> Result<(RenderedPipeline, Diagnostics), EngineError> {
     let request = LoadRequest {
         project_dir: &target.project_dir,
         pipeline: &target.pipeline,
@@ -347,7 +353,7 @@ pub fn render_plan(plan: &Plan, uploads: &[Upload]) -> String {
 }
 
 /// The plugin runtime shared by the commands of one process.
-fn runtime() -> Result<&'static PluginRuntime, EngineError> {
+pub(crate) fn runtime() -> Result<&'static PluginRuntime, EngineError> {
     static RUNTIME: std::sync::OnceLock<PluginRuntime> = std::sync::OnceLock::new();
     if let Some(runtime) = RUNTIME.get() {
         return Ok(runtime);
@@ -357,10 +363,10 @@ fn runtime() -> Result<&'static PluginRuntime, EngineError> {
 }
 
 /// The strategy and its configuration for a deploy.
-struct LoadedStrategy {
-    name: String,
-    handle: plugin_host::Strategy,
-    config: Value,
+pub(crate) struct LoadedStrategy {
+    pub name: String,
+    pub handle: plugin_host::Strategy,
+    pub config: Value,
 }
 
 fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result<LoadedStrategy, EngineError> {
@@ -383,13 +389,29 @@ fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result
     if !config.is_object() {
         config = json!({});
     }
-    if configured == "direct" {
-        if let Some(mode) = request.active_runs {
-            config["active_runs"] = json!(mode.as_str());
+    // Flags (then the config file) win over the project's strategy configuration.
+    let active_runs = request.active_runs.map(ActiveRuns::as_str).or(pipeline.deploy.active_runs.map(|policy| match policy {
+        crate::project::ActiveRunsPolicy::Wait => "wait",
+        crate::project::ActiveRunsPolicy::Cancel => "cancel",
+        crate::project::ActiveRunsPolicy::Fail => "fail",
+    }));
+    if matches!(configured.as_str(), "direct" | "blue-green") {
+        if let Some(mode) = active_runs {
+            config["active_runs"] = json!(mode);
         }
-        if let Some(timeout) = request.active_runs_timeout {
+        if configured == "direct"
+            && let Some(timeout) = request.active_runs_timeout
+        {
             config["wait_timeout_seconds"] = json!(timeout.as_secs().max(1));
         }
+    }
+    if let Some(percentage) = request.canary_percentage {
+        if configured != "canary" {
+            return Err(EngineError::Usage(format!(
+                "`--canary-percentage` applies to the `canary` strategy, not `{configured}`; add `--strategy canary`"
+            )));
+        }
+        config["first_step"] = json!(percentage);
     }
     let reference: PluginRef = configured
         .parse()
@@ -465,22 +487,22 @@ fn machine() -> String {
 }
 
 /// Timing of the phases of one command, for the report.
-struct Phases {
+pub(crate) struct Phases {
     started: Instant,
     list: Mutex<Vec<PhaseReport>>,
 }
 
 impl Phases {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self { started: Instant::now(), list: Mutex::new(Vec::new()) }
     }
 
-    fn begin(&self, reporter: &dyn Reporter, name: &str, detail: Option<&str>) -> Instant {
+    pub fn begin(&self, reporter: &dyn Reporter, name: &str, detail: Option<&str>) -> Instant {
         reporter.event(EngineEvent::Phase { name, done: None, detail });
         Instant::now()
     }
 
-    fn end(&self, reporter: &dyn Reporter, name: &str, since: Instant, ok: bool, detail: Option<String>) {
+    pub fn end(&self, reporter: &dyn Reporter, name: &str, since: Instant, ok: bool, detail: Option<String>) {
         reporter.event(EngineEvent::Phase { name, done: Some(ok), detail: detail.as_deref() });
         let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
         list.push(PhaseReport {
@@ -497,42 +519,30 @@ impl Phases {
     }
 }
 
-/// The approval rule for a deploy, and how it was satisfied.
-fn approve(required: bool, approve_flag: bool, what: &str, environment: &str, reporter: &dyn Reporter) -> Result<Option<String>, EngineError> {
+/// The approval rule for a deploy or rollback: `Ok((how it was approved, wait))`. When nobody
+/// can answer (no terminal, no `--approve`) and `park` is set, `wait` is true: the caller records
+/// a pending approval and pauses; otherwise that is a refusal (exit code 3).
+fn approve(
+    required: bool,
+    approve_flag: bool,
+    park: bool,
+    what: &str,
+    environment: &str,
+    reporter: &dyn Reporter,
+) -> Result<(Option<String>, bool), EngineError> {
     if !required {
-        return Ok(None);
+        return Ok((None, false));
     }
     if approve_flag {
-        return Ok(Some("--approve".into()));
+        return Ok((Some("--approve".into()), false));
     }
     match reporter.confirm(&format!("{what} to `{environment}` requires approval. Proceed?")) {
-        Some(true) => Ok(Some("interactive".into())),
+        Some(true) => Ok((Some("interactive".into()), false)),
         Some(false) => Err(EngineError::ApprovalRefused(format!("{what} to `{environment}` was not approved; nothing was changed"))),
+        None if park => Ok((Some("pending".into()), true)),
         None => Err(EngineError::ApprovalRefused(format!(
-            "{what} to `{environment}` requires approval and no terminal can ask for it; pass `--approve` (or set BRICKSHIP_APPROVE=1) after reviewing `brickship plan`"
+            "{what} to `{environment}` requires approval and no terminal can ask for it; pass `--approve` (or set BRICKSHIP_APPROVE=1) after reviewing `brickship plan`, or `--request-approval` to record a request that `brickship approve` grants"
         ))),
-    }
-}
-
-/// Approvals asked of the strategy (`request-approval`): the CLI's `--approve` or a prompt.
-struct PromptApprover<'a> {
-    reporter: &'a dyn Reporter,
-    preapproved: bool,
-    user: String,
-}
-
-impl Approver for PromptApprover<'_> {
-    fn decide<'a>(&'a self, _deployment_id: &'a str, _action: &'a Action, message: &'a str) -> BoxFuture<'a, ApprovalDecision> {
-        Box::pin(async move {
-            if self.preapproved {
-                return ApprovalDecision::Approved { by: self.user.clone(), comment: "--approve".into() };
-            }
-            match self.reporter.confirm(message) {
-                Some(true) => ApprovalDecision::Approved { by: self.user.clone(), comment: "interactive".into() },
-                Some(false) => ApprovalDecision::Rejected { by: self.user.clone(), comment: "interactive".into() },
-                None => ApprovalDecision::Pending,
-            }
-        })
     }
 }
 
@@ -554,27 +564,27 @@ fn verify_differences(expected: &Value, live: &Value) -> Vec<plugin_host::types:
 }
 
 /// Everything the mutating half needs.
-struct Execution<'a> {
-    client: &'a Client,
-    journal: Journal<'a>,
-    record: DeploymentRecord,
-    index: Index,
-    reporter: &'a dyn Reporter,
-    phases: &'a Phases,
-    actions: Vec<ActionReport>,
-    mutated: bool,
+pub(crate) struct Execution<'a> {
+    pub client: &'a Client,
+    pub journal: Journal<'a>,
+    pub record: DeploymentRecord,
+    pub index: Index,
+    pub reporter: &'a dyn Reporter,
+    pub phases: &'a Phases,
+    pub actions: Vec<ActionReport>,
+    pub mutated: bool,
 }
 
 impl Execution<'_> {
-    fn event(&mut self, kind: EventKind) {
+    pub fn event(&mut self, kind: EventKind) {
         self.record.push(now_ms(), kind);
     }
 
-    async fn save(&mut self) -> Result<(), EngineError> {
+    pub async fn save(&mut self) -> Result<(), EngineError> {
         self.journal.write_record(&self.record).await
     }
 
-    async fn save_index(&mut self) -> Result<(), EngineError> {
+    pub async fn save_index(&mut self) -> Result<(), EngineError> {
         self.index.upsert(self.record.entry());
         self.journal.write_index(&self.index).await
     }
@@ -601,7 +611,7 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
     let plan = Plan::compute(&p.settings, &p.acl(), live.settings.as_ref(), live.permissions.as_ref(), &normalize_options());
     let entries = project::sync::sync_plan(&p.project.root, &p.project.sync)
         .map_err(|source| EngineError::Io { action: "read", path: "sync sources".into(), source })?;
-    let (mut sync_state, uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
+    let (sync_state, uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
     reporter.event(EngineEvent::Plan { plan: &plan, uploads: &uploads });
     phases.end(reporter, "plan", since, true, Some(plan_summary(&plan, &uploads)));
 
@@ -656,18 +666,13 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
     }
 
     let required = request.approval_required.or(p.deploy.approval_required).unwrap_or(p.environment.approval_required);
-    let approval = approve(required, request.approve, "this deploy", &p.environment.name, reporter)?;
+    // With --request-approval, a deploy nobody can approve now is recorded and paused for
+    // `brickship approve` instead of refused.
+    let (approval, wait_for_approval) =
+        approve(required, request.approve, request.request_approval, "this deploy", &p.environment.name, reporter)?;
 
     let since = phases.begin(reporter, "lock", None);
-    let info = LockInfo {
-        deployment_id: deployment_id.clone(),
-        owner: user.clone(),
-        machine: lock::machine_name(),
-        pid: std::process::id(),
-        command: "deploy".into(),
-        acquired_at_ms: now_ms(),
-        expires_at_ms: now_ms() + lock::DEFAULT_LEASE.as_millis() as i64,
-    };
+    let info = LockInfo::new(&deployment_id, &user, "deploy", now_ms());
     let finished = |id: &str| live.index.find(id).is_some_and(|e| e.status.is_final());
     let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, &finished, now_ms()).await?;
     if let Some(broke) = guard.broke() {
@@ -730,21 +735,51 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         reporter.event(EngineEvent::Note { message: &message });
         exec.event(EventKind::Note { message });
     }
+    exec.record.plan = Some(deployment.plan.clone());
+    exec.record.planned_uploads = uploads.iter().map(|u| (u.entry.remote.clone(), u.sha256.clone())).collect();
+    if wait_for_approval {
+        let requested_at_ms = now_ms();
+        let expiry = p.environment.approval_expiry;
+        exec.record.pending_approval = Some(PendingApproval {
+            action_id: DEPLOY_APPROVAL.into(),
+            message: format!("deploy `{}` to `{}`", p.pipeline, p.environment.name),
+            requested_at_ms,
+            expires_at_ms: expiry.map(|d| requested_at_ms + d.as_millis() as i64),
+        });
+        exec.record.status = Status::Paused;
+        exec.event(EventKind::Note { message: "waiting for approval before the first change".into() });
+        exec.save_index().await?;
+        exec.save().await?;
+        guard.park(client, now_ms(), expiry.unwrap_or(PAUSE_LEASE)).await?;
+        report.status = ReportStatus::Paused;
+        report.paused = Some(format!(
+            "waiting for approval before the first change; run `brickship approve {deployment_id}` (from any machine with the project), or `brickship abort {deployment_id}`"
+        ));
+        return finish_report(report, &phases, client, &p.project.root, None);
+    }
     let rollback_on_failure = request.rollback_on_failure.or(p.deploy.rollback_on_failure).unwrap_or(true);
-    let result = execute(
-        &mut exec,
-        &strategy,
+    let ctx = ExecContext {
+        deployment_id: deployment_id.clone(),
+        pipeline: p.pipeline.clone(),
+        environment: p.environment.name.clone(),
+        live_job_id: live.job_id,
+        ..ExecContext::default()
+    };
+    let drive = Drive {
         deployment,
-        &uploads,
-        &mut sync_state,
-        &prepared.location,
-        request.run_after,
-        guard,
+        uploads: &uploads,
+        sync_state,
+        location: prepared.location.clone(),
+        run_after: request.run_after,
         rollback_on_failure,
-        &user,
-        request.approve,
-    )
-    .await;
+        user: user.clone(),
+        preapproved: request.approve,
+        park_for_approval: request.request_approval,
+        approval_expiry: p.environment.approval_expiry,
+        start: Start::Fresh,
+        ctx,
+    };
+    let result = execute(&mut exec, &strategy, drive, guard).await;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     match result {
@@ -753,6 +788,7 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
             report.run = done.run;
             report.rollback = done.rollback;
             report.error = exec.record.error.clone();
+            report.paused = done.paused;
         }
         Err(err) => {
             report.status = ReportStatus::Failed;
@@ -793,44 +829,113 @@ fn plan_summary(plan: &Plan, uploads: &[Upload]) -> String {
 }
 
 /// How the mutating half ended.
-struct Executed {
-    status: ReportStatus,
-    run: Option<Value>,
-    rollback: Option<RollbackReport>,
+pub(crate) struct Executed {
+    pub status: ReportStatus,
+    pub run: Option<Value>,
+    pub rollback: Option<RollbackReport>,
+    /// Why the deployment paused, when it did.
+    pub paused: Option<String>,
 }
 
-/// The mutating half: journal, upload, strategy loop, verify, run, record, unlock.
-#[allow(clippy::too_many_arguments)]
-async fn execute(
-    exec: &mut Execution<'_>,
-    strategy: &LoadedStrategy,
-    deployment: plugin_host::types::Deployment,
-    uploads: &[Upload],
-    sync_state: &mut SyncState,
-    location: &StateLocation,
-    run_after: bool,
-    guard: LockGuard,
-    rollback_on_failure: bool,
-    user: &str,
-    preapproved: bool,
-) -> Result<Executed, EngineError> {
-    let reporter = exec.reporter;
-    // The manifest and snapshot reach the journal before anything changes.
-    let since = exec.phases.begin(reporter, "journal", None);
-    // The index first: a process killed between the two writes leaves an entry whose record is
-    // missing, which the next deploy or rollback recognises as interrupted before any change.
-    exec.event(EventKind::Phase { phase: "manifest".into(), status: "written".into(), detail: None });
-    exec.save_index().await?;
-    exec.save().await?;
-    exec.phases.end(reporter, "journal", since, true, None);
+/// What a human asked of a paused deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ControlCommand {
+    /// Treat the paused analysis as passed and go on.
+    Promote,
+    /// Skip to full promotion.
+    PromoteFull,
+    /// Clean up and fail (the host then rolls back).
+    Abort,
+    /// Continue an interrupted or paused deployment where it stopped.
+    Resume,
+    /// Grant the approval the deployment waits for.
+    Approve,
+}
 
-    let outcome = run_strategy(exec, strategy, deployment, uploads, sync_state, location, run_after, user, preapproved).await;
-    let (status, run, rollback) = match outcome {
-        Ok((job_id, run)) => {
+impl ControlCommand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlCommand::Promote => "promote",
+            ControlCommand::PromoteFull => "promote-full",
+            ControlCommand::Abort => "abort",
+            ControlCommand::Resume => "resume",
+            ControlCommand::Approve => "approve",
+        }
+    }
+}
+
+/// Where the strategy loop (re)starts.
+#[derive(Debug, Clone)]
+pub(crate) enum Start {
+    /// A new deployment: the strategy's first call.
+    Fresh,
+    /// After step `step` (journaled with its actions): perform the actions without an outcome
+    /// (re-performing those that started before an interruption), then call the strategy again.
+    Continue { step: u32, state: String, actions: Vec<Action>, outcomes: BTreeMap<String, Outcome>, started: BTreeSet<String> },
+    /// A paused deployment steered by a human: call the strategy with the control input.
+    Control { step: u32, state: String, command: ControlCommand, by: String },
+    /// The strategy already finished with this phase (only verify/record, or rollback, remain).
+    Finished { phase: Phase, message: String },
+}
+
+/// The action id of the approval asked before a deployment's first change.
+pub const DEPLOY_APPROVAL: &str = "deploy";
+
+/// How long a paused deployment keeps its lock (and the default approval expiry).
+pub const PAUSE_LEASE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What the mutating half needs besides the execution and the strategy.
+pub(crate) struct Drive<'a> {
+    pub deployment: plugin_host::types::Deployment,
+    pub uploads: &'a [Upload],
+    pub sync_state: SyncState,
+    pub location: StateLocation,
+    pub run_after: bool,
+    pub rollback_on_failure: bool,
+    pub user: String,
+    /// `--approve`: approval requests are granted up front.
+    pub preapproved: bool,
+    /// Approval requests nobody can answer now park the deployment (durable approvals) instead
+    /// of being refused.
+    pub park_for_approval: bool,
+    pub approval_expiry: Option<Duration>,
+    pub start: Start,
+    pub ctx: ExecContext,
+}
+
+/// The mutating half: journal, upload, strategy loop, verify, run, record, unlock (or park).
+pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy, mut drive: Drive<'_>, guard: LockGuard) -> Result<Executed, EngineError> {
+    let reporter = exec.reporter;
+    if matches!(drive.start, Start::Fresh) {
+        // The manifest and snapshot reach the journal before anything changes. The index first:
+        // a process killed between the two writes leaves an entry whose record is missing,
+        // which the next deploy or rollback recognises as interrupted before any change.
+        let since = exec.phases.begin(reporter, "journal", None);
+        exec.record.plan = Some(drive.deployment.plan.clone());
+        exec.event(EventKind::Phase { phase: "manifest".into(), status: "written".into(), detail: None });
+        exec.save_index().await?;
+        exec.save().await?;
+        exec.phases.end(reporter, "journal", since, true, None);
+    } else {
+        exec.record.status = Status::InProgress;
+        exec.record.pending_approval = None;
+        exec.save_index().await?;
+    }
+
+    let outcome = run_strategy(exec, strategy, &mut drive).await;
+    let rollback_on_failure = drive.rollback_on_failure;
+    let (status, run, rollback, paused) = match outcome {
+        Ok(Driven::Done { job_id, run }) => {
             exec.record.status = Status::Succeeded;
             exec.record.job_id = Some(job_id);
             exec.index.live_job_id = Some(job_id);
-            (ReportStatus::Succeeded, run, None)
+            (ReportStatus::Succeeded, run, None, None)
+        }
+        Ok(Driven::Paused { message }) => {
+            exec.record.status = Status::Paused;
+            exec.event(EventKind::Note { message: format!("paused: {message}") });
+            (ReportStatus::Paused, None, None, Some(message))
         }
         Err(failure) => {
             exec.record.error = Some(failure.clone());
@@ -843,7 +948,7 @@ async fn execute(
                 exec.record.status = if restored { Status::RolledBack } else { Status::Failed };
                 exec.record.job_id = exec.record.snapshot.job_id;
                 let report = RollbackReport { reason: failure, restored, problems };
-                (if restored { ReportStatus::RolledBack } else { ReportStatus::Failed }, None, Some(report))
+                (if restored { ReportStatus::RolledBack } else { ReportStatus::Failed }, None, Some(report), None)
             } else {
                 exec.record.status = Status::Failed;
                 let note = if exec.mutated {
@@ -852,44 +957,96 @@ async fn execute(
                     "nothing was changed"
                 };
                 exec.event(EventKind::Note { message: note.into() });
-                (ReportStatus::Failed, None, None)
+                (ReportStatus::Failed, None, None, None)
             }
         }
     };
     let since = exec.phases.begin(reporter, "record", None);
-    exec.record.finished_at_ms = Some(now_ms());
+    if status != ReportStatus::Paused {
+        exec.record.finished_at_ms = Some(now_ms());
+    }
     exec.save().await?;
     exec.save_index().await?;
-    // The deployment is recorded; a lock that cannot be deleted only delays the next deploy
-    // until its lease expires (or `--force-lock`), so it is reported, not fatal.
-    if let Err(err) = guard.release(exec.client).await {
-        reporter.event(EngineEvent::Note { message: &format!("warning: {err}; the lock expires with its lease") });
+    if status == ReportStatus::Paused {
+        // A paused deployment keeps the lock (held by the deployment, not this process), so no
+        // other deploy interleaves before a human promotes, aborts or approves it.
+        guard.park(exec.client, now_ms(), drive.approval_expiry.unwrap_or(PAUSE_LEASE)).await?;
+    } else if let Err(err) = guard.release(exec.client).await {
+        // The deployment is recorded; a lock that cannot be deleted only delays the next deploy
+        // until the journal shows it finished, so it is reported, not fatal.
+        reporter.event(EngineEvent::Note { message: &format!("warning: {err}; the next deploy will take the lock over") });
     }
     exec.phases.end(reporter, "record", since, true, None);
-    Ok(Executed { status, run, rollback })
+    Ok(Executed { status, run, rollback, paused })
 }
 
-/// Uploads code, runs the strategy to a final phase, verifies and triggers a run. `Err` is a
-/// failure message (the caller rolls back); journal write failures are failures too.
-#[allow(clippy::too_many_arguments)]
-async fn run_strategy(
-    exec: &mut Execution<'_>,
-    strategy: &LoadedStrategy,
-    mut deployment: plugin_host::types::Deployment,
-    uploads: &[Upload],
-    sync_state: &mut SyncState,
-    location: &StateLocation,
-    run_after: bool,
-    user: &str,
+/// How the strategy loop ended (failures are `Err(message)`).
+enum Driven {
+    Done { job_id: i64, run: Option<Value> },
+    Paused { message: String },
+}
+
+/// True for outcomes that stop the rest of a step.
+fn stops_step(outcome: &Outcome) -> bool {
+    matches!(outcome.kind, OutcomeKind::Failed { .. } | OutcomeKind::TimedOut { .. } | OutcomeKind::Rejected { .. })
+}
+
+/// Approvals asked of the strategy (`request-approval`): granted up front by `--approve`, asked
+/// at the terminal, found in the journal (`brickship approve`), or — when nobody can answer and
+/// durable approvals are on — left pending so the deployment parks.
+struct JournalApprover<'a> {
+    reporter: &'a dyn Reporter,
     preapproved: bool,
-) -> Result<(i64, Option<Value>), String> {
+    park: bool,
+    user: String,
+    recorded: Vec<Approval>,
+    expires_at_ms: Option<i64>,
+}
+
+impl Approver for JournalApprover<'_> {
+    fn decide<'a>(&'a self, _deployment_id: &'a str, action: &'a Action, message: &'a str) -> BoxFuture<'a, ApprovalDecision> {
+        Box::pin(async move {
+            if let Some(recorded) = self.recorded.iter().rev().find(|a| a.action_id == action.id) {
+                if self.expires_at_ms.is_some_and(|expiry| recorded.at_ms > expiry) {
+                    return ApprovalDecision::Rejected { by: recorded.by.clone(), comment: "the approval request had expired".into() };
+                }
+                return if recorded.approved {
+                    ApprovalDecision::Approved { by: recorded.by.clone(), comment: recorded.comment.clone() }
+                } else {
+                    ApprovalDecision::Rejected { by: recorded.by.clone(), comment: recorded.comment.clone() }
+                };
+            }
+            if self.preapproved {
+                return ApprovalDecision::Approved { by: self.user.clone(), comment: "--approve".into() };
+            }
+            match self.reporter.confirm(message) {
+                Some(true) => ApprovalDecision::Approved { by: self.user.clone(), comment: "interactive".into() },
+                Some(false) => ApprovalDecision::Rejected { by: self.user.clone(), comment: "interactive".into() },
+                None if self.park => ApprovalDecision::Pending,
+                None => ApprovalDecision::Rejected {
+                    by: "brickship".into(),
+                    comment: "approval needed and no terminal can ask: pass --approve, or --request-approval to wait for `brickship approve`".into(),
+                },
+            }
+        })
+    }
+}
+
+/// A step whose actions are to be performed: the strategy state after it, its actions, the
+/// outcomes already recorded and the ids of actions that started before an interruption.
+type PendingStep = (String, Vec<Action>, BTreeMap<String, Outcome>, BTreeSet<String>);
+
+/// Uploads code (fresh deployments), runs the strategy from `drive.start` to a final or paused
+/// phase, verifies and triggers a run. `Err` is a failure message (the caller rolls back);
+/// journal write failures are failures too.
+async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive: &mut Drive<'_>) -> Result<Driven, String> {
     let reporter = exec.reporter;
     let client = exec.client;
-    if !uploads.is_empty() {
+    let uploads = drive.uploads;
+    if !uploads.is_empty() && matches!(drive.start, Start::Fresh) {
         let since = exec.phases.begin(reporter, "upload", Some(&format!("{} file(s)", uploads.len())));
         // What the upload replaces reaches the journal before the first file changes.
-        let captured = code_sync::capture_replaced(client, uploads).await;
-        let replaced = match captured {
+        let replaced = match code_sync::capture_replaced(client, uploads).await {
             Ok(replaced) => replaced,
             Err(err) => {
                 exec.phases.end(reporter, "upload", since, false, Some(err.to_string()));
@@ -897,31 +1054,36 @@ async fn run_strategy(
             }
         };
         exec.record.replaced_files = replaced;
-        exec.record.previous_sync = Some(sync_state.clone());
+        exec.record.previous_sync = Some(drive.sync_state.clone());
         exec.event(EventKind::Note { message: format!("uploading {} file(s)", uploads.len()) });
         exec.save().await.map_err(|e| e.to_string())?;
         exec.mutated = true;
-        let uploaded = match code_sync::apply_uploads(client, uploads, sync_state).await {
-            Ok(()) => code_sync::save_state(client, location, sync_state).await,
+        let uploaded = match code_sync::apply_uploads(client, uploads, &mut drive.sync_state).await {
+            Ok(()) => code_sync::save_state(client, &drive.location, &drive.sync_state).await,
             Err(err) => Err(err),
         };
         if let Err(err) = uploaded {
             exec.phases.end(reporter, "upload", since, false, Some(err.to_string()));
             return Err(err.to_string());
         }
+        exec.event(EventKind::Phase { phase: "upload".into(), status: "done".into(), detail: None });
         exec.phases.end(reporter, "upload", since, true, None);
+    }
+    if !matches!(drive.start, Start::Fresh) && !exec.record.replaced_files.is_empty() {
+        // A resumed deployment may have uploaded: a rollback must put the code back.
+        exec.mutated = true;
     }
 
     let since = exec.phases.begin(reporter, "rollout", Some(&strategy.name));
-    let mut ctx = ExecContext {
-        deployment_id: deployment.id.clone(),
-        pipeline: deployment.pipeline.clone(),
-        environment: deployment.environment.clone(),
-        live_job_id: deployment.live_job_id,
-        ..ExecContext::default()
-    };
     let observer = ReporterObserver(reporter);
-    let approver = PromptApprover { reporter, preapproved, user: user.to_owned() };
+    let approver = JournalApprover {
+        reporter,
+        preapproved: drive.preapproved,
+        park: drive.park_for_approval,
+        user: drive.user.clone(),
+        recorded: exec.record.approvals.clone(),
+        expires_at_ms: exec.record.pending_approval.as_ref().and_then(|p| p.expires_at_ms),
+    };
     let executor = Executor {
         client,
         verifier: &verify_differences,
@@ -929,99 +1091,164 @@ async fn run_strategy(
         approver: &approver,
         poll: Duration::from_millis(250),
     };
+    let ctx = &mut drive.ctx;
+    let deployment = &mut drive.deployment;
+    // The first strategy call, or the pending actions of a journaled step.
+    let (mut step_no, mut pending): (u32, Option<PendingStep>) =
+        match std::mem::replace(&mut drive.start, Start::Fresh) {
+            Start::Fresh => (0, None),
+            Start::Continue { step, state, actions, outcomes, started } => (step, Some((state, actions, outcomes, started))),
+            Start::Control { step, state, command, by } => {
+                if let Value::Object(config) = &mut deployment.config {
+                    config.insert("control".into(), json!({"command": command.as_str(), "by": by, "at-ms": now_ms()}));
+                }
+                (step, Some((state, Vec::new(), BTreeMap::new(), BTreeSet::new())))
+            }
+            Start::Finished { phase, message } => {
+                let result = StepResult { actions: vec![], state: exec.record.strategy_state.clone().unwrap_or_default(), phase, message };
+                return finish_rollout(exec, strategy, deployment, ctx, result, since, drive.run_after).await;
+            }
+        };
     let mut state: Option<String> = None;
     let mut outcomes: Vec<Outcome> = Vec::new();
-    let mut step_no = 0u32;
     let final_result: StepResult = loop {
+        if let Some((pending_state, actions, done, started)) = pending.take() {
+            // Perform this step's actions (those not already done), then ask the strategy.
+            outcomes = Vec::with_capacity(actions.len());
+            let mut skipping = false;
+            for action in &actions {
+                if let Some(outcome) = done.get(&action.id) {
+                    skipping |= stops_step(outcome);
+                    outcomes.push(outcome.clone());
+                    continue;
+                }
+                if skipping {
+                    outcomes.push(Outcome { action_id: action.id.clone(), kind: OutcomeKind::Skipped });
+                    continue;
+                }
+                let resumed = started.contains(&action.id);
+                if !resumed {
+                    exec.event(EventKind::ActionStarted { step: step_no, action: action.clone() });
+                    exec.save().await.map_err(|e| e.to_string())?;
+                }
+                if action.kind.is_mutation() {
+                    exec.mutated = true;
+                }
+                reporter.event(EngineEvent::Action { step: step_no, action, dry_run: false });
+                let started_at = Instant::now();
+                let outcome = match executor.perform(ctx, action, resumed).await {
+                    Performed::Done(outcome) => outcome,
+                    Performed::Parked { message } => {
+                        let requested_at_ms = now_ms();
+                        exec.record.pending_approval = Some(PendingApproval {
+                            action_id: action.id.clone(),
+                            message: message.clone(),
+                            requested_at_ms,
+                            expires_at_ms: drive.approval_expiry.map(|d| requested_at_ms + d.as_millis() as i64),
+                        });
+                        exec.record.created_jobs = ctx.created_jobs.clone();
+                        exec.record.started_runs = ctx.started_runs.clone();
+                        exec.phases.end(reporter, "rollout", since, true, Some(format!("waiting for approval: {message}")));
+                        return Ok(Driven::Paused {
+                            message: format!(
+                                "waiting for approval ({message}); run `brickship approve {}` (or `abort`)",
+                                deployment.id
+                            ),
+                        });
+                    }
+                };
+                let duration = started_at.elapsed();
+                reporter.event(EngineEvent::Outcome { step: step_no, action, outcome: &outcome, duration });
+                exec.record.created_jobs = ctx.created_jobs.clone();
+                exec.record.started_runs = ctx.started_runs.clone();
+                exec.event(EventKind::ActionFinished { step: step_no, outcome: outcome.clone(), duration_ms: duration.as_millis() as u64 });
+                exec.save().await.map_err(|e| e.to_string())?;
+                exec.actions.push(ActionReport {
+                    step: step_no,
+                    action: action.clone(),
+                    outcome: Some(outcome.clone()),
+                    duration_ms: duration.as_millis() as u64,
+                });
+                skipping |= stops_step(&outcome);
+                outcomes.push(outcome);
+            }
+            state = Some(pending_state);
+        }
         step_no += 1;
         deployment.now_ms = now_ms() as u64;
-        let result = match strategy.handle.step(&deployment, state.as_deref(), &outcomes) {
+        let result = match strategy.handle.step(deployment, state.as_deref(), &outcomes) {
             Ok(result) => result,
             Err(err) => {
                 exec.phases.end(reporter, "rollout", since, false, Some(err.to_string()));
                 return Err(format!("strategy `{}` failed: {err}", strategy.name));
             }
         };
+        // The control input applies to the one call after a human acted.
+        if let Value::Object(config) = &mut deployment.config {
+            config.remove("control");
+        }
         reporter.event(EngineEvent::Step { step: step_no, phase: result.phase, message: &result.message });
         exec.event(EventKind::Step {
             step: step_no,
             phase: result.phase,
             message: result.message.clone(),
             state: result.state.clone(),
-            actions: result.actions.iter().map(|a| a.id.clone()).collect(),
+            actions: result.actions.clone(),
         });
         exec.record.strategy_state = Some(result.state.clone());
         if result.phase != Phase::Running {
             break result;
         }
-        outcomes = Vec::with_capacity(result.actions.len());
-        let mut skipping = false;
-        for action in &result.actions {
-            if skipping {
-                outcomes.push(Outcome { action_id: action.id.clone(), kind: OutcomeKind::Skipped });
-                continue;
-            }
-            exec.event(EventKind::ActionStarted { step: step_no, action: action.clone() });
-            exec.save().await.map_err(|e| e.to_string())?;
-            if action.kind.is_mutation() {
-                exec.mutated = true;
-            }
-            reporter.event(EngineEvent::Action { step: step_no, action, dry_run: false });
-            let started = Instant::now();
-            let outcome = match executor.perform(&mut ctx, action, false).await {
-                Performed::Done(outcome) => outcome,
-                Performed::Parked { message } => Outcome {
-                    action_id: action.id.clone(),
-                    kind: OutcomeKind::Rejected {
-                        by: "brickship".into(),
-                        comment: format!("no approval could be asked for ({message}); pass --approve"),
-                    },
-                },
-            };
-            let duration = started.elapsed();
-            reporter.event(EngineEvent::Outcome { step: step_no, action, outcome: &outcome, duration });
-            exec.record.created_jobs = ctx.created_jobs.clone();
-            exec.record.started_runs = ctx.started_runs.clone();
-            exec.event(EventKind::ActionFinished { step: step_no, outcome: outcome.clone(), duration_ms: duration.as_millis() as u64 });
-            exec.save().await.map_err(|e| e.to_string())?;
-            exec.actions.push(ActionReport {
-                step: step_no,
-                action: action.clone(),
-                outcome: Some(outcome.clone()),
-                duration_ms: duration.as_millis() as u64,
-            });
-            if matches!(outcome.kind, OutcomeKind::Failed { .. } | OutcomeKind::TimedOut { .. } | OutcomeKind::Rejected { .. }) {
-                skipping = true;
-            }
-            outcomes.push(outcome);
-        }
-        state = Some(result.state.clone());
+        exec.save().await.map_err(|e| e.to_string())?;
+        pending = Some((result.state.clone(), result.actions.clone(), BTreeMap::new(), BTreeSet::new()));
     };
+    finish_rollout(exec, strategy, deployment, ctx, final_result, since, drive.run_after).await
+}
+
+/// After the strategy's last step: pause, fail, or verify and trigger a run.
+async fn finish_rollout(
+    exec: &mut Execution<'_>,
+    strategy: &LoadedStrategy,
+    deployment: &plugin_host::types::Deployment,
+    ctx: &ExecContext,
+    final_result: StepResult,
+    since: Instant,
+    run_after: bool,
+) -> Result<Driven, String> {
+    let reporter = exec.reporter;
+    let client = exec.client;
     match final_result.phase {
         Phase::Succeeded => exec.phases.end(reporter, "rollout", since, true, Some(final_result.message.clone())),
-        Phase::Failed => {
+        Phase::Failed | Phase::Running => {
             exec.phases.end(reporter, "rollout", since, false, Some(final_result.message.clone()));
-            return Err(final_result.message);
+            return Err(if final_result.message.is_empty() {
+                format!("strategy `{}` failed", strategy.name)
+            } else {
+                final_result.message
+            });
         }
-        Phase::Paused | Phase::Running => {
-            exec.phases.end(reporter, "rollout", since, false, Some(final_result.message.clone()));
-            return Err(format!(
-                "strategy `{}` paused the deployment ({}); pausing needs `brickship resume`, which this build does not have yet",
-                strategy.name, final_result.message
-            ));
+        Phase::Paused => {
+            exec.phases.end(reporter, "rollout", since, true, Some(format!("paused: {}", final_result.message)));
+            return Ok(Driven::Paused {
+                message: format!(
+                    "{}; run `brickship promote {id}` to continue, `brickship promote {id} --full` to finish, or `brickship abort {id}`",
+                    final_result.message,
+                    id = deployment.id
+                ),
+            });
         }
     }
 
     // Verify: the job holding the pipeline's name now has the desired settings and ACL.
     let since = exec.phases.begin(reporter, "verify", None);
-    let job_id = match live_job_after(client, &ctx, &deployment).await {
+    let job_id = match live_job_after(client, ctx, deployment).await {
         Ok(id) => id,
         Err(err) => {
             exec.phases.end(reporter, "verify", since, false, Some(err.clone()));
             return Err(err);
         }
     };
-    let verified = verify_job(client, job_id, &deployment).await;
+    let verified = verify_job(client, job_id, deployment).await;
     exec.phases.end(reporter, "verify", since, verified.is_ok(), verified.as_ref().err().cloned());
     verified?;
     exec.event(EventKind::Phase { phase: "verify".into(), status: "passed".into(), detail: Some(format!("job {job_id}")) });
@@ -1046,7 +1273,7 @@ async fn run_strategy(
             }
         }
     }
-    Ok((job_id, run))
+    Ok(Driven::Done { job_id, run })
 }
 
 /// The job that holds the pipeline's name after the rollout: the live job or one the strategy
@@ -1116,7 +1343,7 @@ async fn verify_job(client: &Client, job_id: i64, deployment: &plugin_host::type
 
 /// Restores the snapshot after a failure: the live job's settings and ACL, no job this
 /// deployment created, the previous code. Returns the problems (empty when fully restored).
-async fn restore_snapshot(exec: &mut Execution<'_>) -> Vec<String> {
+pub(crate) async fn restore_snapshot(exec: &mut Execution<'_>) -> Vec<String> {
     let client = exec.client;
     let mut problems = Vec::new();
     let snapshot = exec.record.snapshot.clone();
@@ -1167,7 +1394,7 @@ async fn restore_files(client: &Client, location: &StateLocation, record: &Deplo
     problems
 }
 
-fn finish_report(
+pub(crate) fn finish_report(
     mut report: Report,
     phases: &Phases,
     client: &Client,
@@ -1310,18 +1537,10 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         reporter.event(EngineEvent::Note { message: &format!("the live job already has the settings of `{restores}`: nothing to do") });
         return finish_report(report, &phases, client, &p.project.root, None);
     }
-    approve(p.environment.approval_required, request.approve, "this rollback", &p.environment.name, reporter)?;
+    approve(p.environment.approval_required, request.approve, false, "this rollback", &p.environment.name, reporter)?;
 
     let since = phases.begin(reporter, "lock", None);
-    let info = LockInfo {
-        deployment_id: deployment_id.clone(),
-        owner: user.clone(),
-        machine: lock::machine_name(),
-        pid: std::process::id(),
-        command: "rollback".into(),
-        acquired_at_ms: now_ms(),
-        expires_at_ms: now_ms() + lock::DEFAULT_LEASE.as_millis() as i64,
-    };
+    let info = LockInfo::new(&deployment_id, &user, "rollback", now_ms());
     let finished = |id: &str| index.find(id).is_some_and(|e| e.status.is_final());
     let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, &finished, now_ms()).await?;
     phases.end(reporter, "lock", since, true, None);
@@ -1405,8 +1624,28 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
             exec.event(EventKind::Note { message: format!("code restore problems: {}", problems.join("; ")) });
         }
     }
-    let mut sync_state = SyncState::default();
-    let result = execute(&mut exec, &strategy, deployment, &[], &mut sync_state, &prepared.location, false, guard, true, &user, true).await;
+    let ctx = ExecContext {
+        deployment_id: deployment_id.clone(),
+        pipeline: p.pipeline.clone(),
+        environment: p.environment.name.clone(),
+        live_job_id: live.job_id,
+        ..ExecContext::default()
+    };
+    let drive = Drive {
+        deployment,
+        uploads: &[],
+        sync_state: SyncState::default(),
+        location: prepared.location.clone(),
+        run_after: false,
+        rollback_on_failure: true,
+        user: user.clone(),
+        preapproved: true,
+        park_for_approval: false,
+        approval_expiry: None,
+        start: Start::Fresh,
+        ctx,
+    };
+    let result = execute(&mut exec, &strategy, drive, guard).await;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     let done = result?;

@@ -39,7 +39,7 @@ const ENVIRONMENT: &[&str] = &[
     "description",
 ];
 const WORKSPACE: &[&str] = &["host", "profile"];
-const APPROVAL: &[&str] = &["required"];
+const APPROVAL: &[&str] = &["required", "expires", "before_promotion"];
 const MONITORING: &[&str] = &["enabled", "sla", "recipients"];
 const SYNC: &[&str] = &["source", "dest"];
 
@@ -167,8 +167,14 @@ pub struct EnvironmentConfig {
     pub name: String,
     /// Target workspace.
     pub workspace: WorkspaceTarget,
-    /// Whether a deploy needs an approval (default: true for `prod`, else false).
+    /// Whether a deploy needs an approval before its first change (default: true for `prod`,
+    /// else false).
     pub approval_required: bool,
+    /// How long an approval request stays open (`approval.expires`, e.g. `24h`); none: 7 days.
+    pub approval_expiry: Option<std::time::Duration>,
+    /// Whether promotion (blue-green swap, canary full rollout) needs an approval too
+    /// (`approval.before_promotion`, default false).
+    pub approval_before_promotion: bool,
     /// Default strategy.
     pub strategy: StrategyRef,
     /// Monitoring settings.
@@ -466,6 +472,9 @@ fn check_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node, path: &str) {
                 if let Some(r) = a.get("required") {
                     ctx.bool(r, &format!("{path}.approval.required"));
                 }
+                if let Some(r) = a.get("before_promotion") {
+                    ctx.bool(r, &format!("{path}.approval.before_promotion"));
+                }
             }
             _ => ctx.wrong_type(a, &format!("{path}.approval"), "a mapping or a boolean"),
         }
@@ -514,6 +523,15 @@ pub(crate) fn parse_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> E
         },
         _ => name == "prod",
     };
+    let approval_node = node.get("approval");
+    let approval_expiry = approval_node
+        .and_then(|a| a.get("expires"))
+        .and_then(|e| super::read::duration(ctx, e, &format!("{path}.approval.expires")))
+        .map(std::time::Duration::from_secs);
+    let approval_before_promotion = matches!(
+        approval_node.and_then(|a| a.get("before_promotion")).map(|b| &b.kind),
+        Some(NodeKind::Bool(true))
+    );
     let strategy = match node.get("strategy") {
         Some(s) => match &s.kind {
             NodeKind::Str(n) => StrategyRef {
@@ -544,6 +562,8 @@ pub(crate) fn parse_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> E
         name: name.to_string(),
         workspace,
         approval_required,
+        approval_expiry,
+        approval_before_promotion,
         strategy,
         monitoring,
         gates: node.get("gates").map(Node::to_value),
