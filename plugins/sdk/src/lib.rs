@@ -31,7 +31,10 @@
 //!
 //! Helpers: [`settings`] reads JobSettings JSON (tasks, clusters, schedule, tags, ACL),
 //! [`config`] parses a configuration into a serde type and reports problems with JSON paths,
-//! [`log`] writes to the host's log.
+//! [`log`] writes to the host's log. For rollout strategies: [`rollout`] reads the host's
+//! control input and previous state, makes idempotency tokens and pause settings;
+//! [`analysis`] judges canary runs against a baseline; [`testing::harness`] is a fake
+//! workspace that performs a strategy's actions like the host, for whole-rollout unit tests.
 
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
@@ -51,10 +54,12 @@ pub use bindings::brickship::plugin::types;
 #[doc(hidden)]
 pub use bindings::brickship::plugin::log as __log;
 
+pub mod analysis;
 pub mod config;
 pub mod helpers;
 pub mod log;
 pub mod notify;
+pub mod rollout;
 pub mod settings;
 pub mod testing;
 

@@ -2,6 +2,8 @@
 //! customer-360 pipeline from brickship's seed: a five-task prod job with two job clusters,
 //! a daily schedule, tags, notifications and an ACL.
 
+pub mod harness;
+
 use crate::types::{
     Deployment, Event, EventKind, GateInput, GatePoint, Plan, PlanAction, RunResult, RunSummary, TaskSummary,
 };
