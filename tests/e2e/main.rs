@@ -4,6 +4,7 @@
 mod deploy;
 mod faults;
 mod recovery;
+mod rollouts;
 mod sdk_compat;
 mod snapshots;
 mod ui;

@@ -438,8 +438,19 @@ pub fn status(args: PipelineArgs, printer: &Printer) -> anyhow::Result<ExitCode>
         None => printer.line("  last deploy:  none"),
     }
     for entry in &view.unfinished {
+        let hint = if entry.status == deploy::engine::journal::Status::Paused {
+            format!(
+                "paused — `brickship promote {id}`, `approve {id}`, `resume {id}` or `abort {id}`",
+                id = entry.deployment_id
+            )
+        } else {
+            format!(
+                "interrupted — `brickship resume {}`, deploy again, or `brickship rollback` (with --force-lock if its lock is stale)",
+                entry.deployment_id
+            )
+        };
         printer.line(format!(
-            "  unfinished:   {} started {} by {} — resume it by deploying again or `brickship rollback` (with --force-lock if its lock is stale)",
+            "  unfinished:   {} started {} by {}: {hint}",
             entry.deployment_id,
             format_time_ms(entry.started_at_ms),
             entry.user
