@@ -22,10 +22,14 @@
 //! converge. A deploy whose plan is empty makes no mutating call at all.
 
 pub mod connect;
+pub mod cost;
 pub mod control;
 pub mod executor;
+pub mod gates;
 pub mod journal;
 pub mod lock;
+pub mod notify;
+pub mod plugin_config;
 pub mod probe;
 pub mod report;
 pub mod run;
