@@ -120,13 +120,19 @@ fn price_cluster(spec: &Value, overrides: &BTreeMap<String, f64>) -> Result<Pric
         .get("driver_node_type_id")
         .and_then(Value::as_str)
         .unwrap_or(node);
-    let worker_rate = dbu_rate(node, overrides).ok_or_else(|| format!("node type `{node}` has no known DBU rate"))?;
-    let driver_rate = dbu_rate(driver, overrides).ok_or_else(|| format!("node type `{driver}` has no known DBU rate"))?;
+    let worker_rate =
+        dbu_rate(node, overrides).ok_or_else(|| format!("node type `{node}` has no known DBU rate"))?;
+    let driver_rate =
+        dbu_rate(driver, overrides).ok_or_else(|| format!("node type `{driver}` has no known DBU rate"))?;
     let workers = match spec.get("autoscale") {
         Some(a) => a.get("max_workers").and_then(Value::as_u64).unwrap_or(0),
         None => spec.get("num_workers").and_then(Value::as_u64).unwrap_or(0),
     };
-    let max = if spec.get("autoscale").is_some() { "up to " } else { "" };
+    let max = if spec.get("autoscale").is_some() {
+        "up to "
+    } else {
+        ""
+    };
     Ok(Priced {
         dbu_per_hour: driver_rate + workers as f64 * worker_rate,
         describe: format!("{max}{workers} x {node} + driver"),
@@ -186,7 +192,9 @@ pub fn estimate(settings: &Value, options: &CostOptions) -> Option<CostEstimate>
             .filter(|t| *t > 0.0)
             .or(job_timeout)
             .or(sla);
-        if task.get("existing_cluster_id").is_some() || !(task.get("job_cluster_key").is_some() || task.get("new_cluster").is_some()) {
+        if task.get("existing_cluster_id").is_some()
+            || !(task.get("job_cluster_key").is_some() || task.get("new_cluster").is_some())
+        {
             // An all-purpose cluster or serverless compute: not priced by this model.
             durations.insert(key, secs.unwrap_or(0.0));
             unpriced.push(key);
@@ -196,9 +204,11 @@ pub fn estimate(settings: &Value, options: &CostOptions) -> Option<CostEstimate>
         durations.insert(key, secs);
         if let Some(jck) = task.get("job_cluster_key").and_then(Value::as_str) {
             let priced = job_clusters.get(jck)?;
-            let entry = cluster_secs
-                .entry(jck.to_owned())
-                .or_insert((priced.dbu_per_hour, priced.describe.clone(), 0.0));
+            let entry = cluster_secs.entry(jck.to_owned()).or_insert((
+                priced.dbu_per_hour,
+                priced.describe.clone(),
+                0.0,
+            ));
             entry.2 += secs;
         } else if let Some(spec) = task.get("new_cluster") {
             let priced = price_cluster(spec, &pricing.dbu_rates).ok()?;
@@ -443,11 +453,29 @@ mod tests {
 
     #[test]
     fn unknown_cron_counts_as_daily_and_no_schedule_as_zero() {
-        assert_eq!(runs_per_month(&json!({"schedule": {"quartz_cron_expression": "0 0 22-2 * * ?"}}), 60.0), 30.0);
+        assert_eq!(
+            runs_per_month(
+                &json!({"schedule": {"quartz_cron_expression": "0 0 22-2 * * ?"}}),
+                60.0
+            ),
+            30.0
+        );
         assert_eq!(runs_per_month(&json!({}), 60.0), 0.0);
-        assert_eq!(runs_per_month(&json!({"trigger": {"periodic": {"interval": 6, "unit": "HOURS"}}}), 60.0), 120.0);
-        assert_eq!(runs_per_month(&json!({"trigger": {"file_arrival": {"url": "s3://x"}}}), 60.0), 30.0);
-        assert_eq!(runs_per_month(&json!({"continuous": {"pause_status": "UNPAUSED"}}), 3600.0), 720.0);
+        assert_eq!(
+            runs_per_month(
+                &json!({"trigger": {"periodic": {"interval": 6, "unit": "HOURS"}}}),
+                60.0
+            ),
+            120.0
+        );
+        assert_eq!(
+            runs_per_month(&json!({"trigger": {"file_arrival": {"url": "s3://x"}}}), 60.0),
+            30.0
+        );
+        assert_eq!(
+            runs_per_month(&json!({"continuous": {"pause_status": "UNPAUSED"}}), 3600.0),
+            720.0
+        );
     }
 
     /// The customer-360 job: two job clusters (i3.xlarge autoscale 2..8, i3.2xlarge x4), five
@@ -480,13 +508,21 @@ mod tests {
                 .unwrap();
             let nc = &c["new_cluster"];
             let rate = dbu_rate(nc["node_type_id"].as_str().unwrap(), &BTreeMap::new()).unwrap();
-            let workers = nc["autoscale"]["max_workers"].as_f64().or(nc["num_workers"].as_f64()).unwrap();
+            let workers = nc["autoscale"]["max_workers"]
+                .as_f64()
+                .or(nc["num_workers"].as_f64())
+                .unwrap();
             rate * (1.0 + workers)
         };
         let job_timeout = job["timeout_seconds"].as_f64().unwrap();
         let durations = tasks
             .iter()
-            .map(|t| (t["task_key"].as_str().unwrap(), t["timeout_seconds"].as_f64().unwrap_or(job_timeout)))
+            .map(|t| {
+                (
+                    t["task_key"].as_str().unwrap(),
+                    t["timeout_seconds"].as_f64().unwrap_or(job_timeout),
+                )
+            })
             .collect();
         let run = critical_path(tasks, &durations).min(job_timeout);
         let mut dbu = 0.0;
@@ -494,9 +530,16 @@ mod tests {
             let key = c["job_cluster_key"].as_str().unwrap();
             dbu += cluster_rate(key) * hours(secs_on(key).min(run));
         }
-        assert!((e.dbu_per_run - round2(dbu)).abs() < 0.011, "{} vs {dbu}", e.dbu_per_run);
+        assert!(
+            (e.dbu_per_run - round2(dbu)).abs() < 0.011,
+            "{} vs {dbu}",
+            e.dbu_per_run
+        );
         assert!((e.per_run - round2(dbu * 0.15)).abs() < 0.011);
-        assert!((e.per_month - round2(round2(dbu * 0.15) * 30.0)).abs() < 0.5, "{e:?}");
+        assert!(
+            (e.per_month - round2(round2(dbu * 0.15) * 30.0)).abs() < 0.5,
+            "{e:?}"
+        );
         assert!(e.basis.contains("i3.xlarge"), "{}", e.basis);
         assert!(e.basis.contains("not priced: send-notification"), "{}", e.basis);
     }
@@ -531,7 +574,10 @@ mod tests {
             "name": "x",
             "tasks": [{"task_key": "a", "new_cluster": {"node_type_id": "custom.big", "num_workers": 2}, "spark_python_task": {"python_file": "x.py"}}]
         });
-        assert!(estimate(&job, &options()).is_none(), "no duration and an unknown node");
+        assert!(
+            estimate(&job, &options()).is_none(),
+            "no duration and an unknown node"
+        );
         let mut o = options();
         o.sla = Some(Duration::from_secs(7200));
         assert!(estimate(&job, &o).is_none(), "the node type is still unknown");
@@ -559,7 +605,10 @@ mod tests {
         assert!(estimate(&pool, &options()).is_none());
         let autoscale = json!({"timeout_seconds": 1800, "tasks": [{"task_key": "a", "new_cluster": {"node_type_id": "i3.xlarge", "autoscale": {"min_workers": 1, "max_workers": 3}}}]});
         let e = estimate(&autoscale, &options()).unwrap();
-        assert_eq!(e.dbu_per_run, 2.0, "job timeout, up to 3 workers + driver at 1 DBU/h for 0.5 h");
+        assert_eq!(
+            e.dbu_per_run, 2.0,
+            "job timeout, up to 3 workers + driver at 1 DBU/h for 0.5 h"
+        );
         assert!(e.basis.contains("up to 3 x i3.xlarge"), "{}", e.basis);
     }
 }

@@ -38,7 +38,9 @@
 use std::time::Instant;
 
 use plugin_host::PluginRuntime;
-use plugin_host::types::{CostEstimate, Decision, Deployment, Finding, GateInput, GatePoint, RunSummary, Severity, Verdict};
+use plugin_host::types::{
+    CostEstimate, Decision, Deployment, Finding, GateInput, GatePoint, RunSummary, Severity, Verdict,
+};
 use serde::Serialize;
 
 use super::EngineError;
@@ -133,7 +135,10 @@ impl Gates {
                                 )
                                 .label("refused by the gate")
                                 .help_opt(handle.info().config_example.as_ref().map(|e| {
-                                    format!("the gate's example configuration: {}", settings.secrets.redact(e))
+                                    format!(
+                                        "the gate's example configuration: {}",
+                                        settings.secrets.redact(e)
+                                    )
                                 })),
                         );
                     }
@@ -141,7 +146,10 @@ impl Gates {
                 }
                 Err(source) => return Err(EngineError::plugin(label, source)),
             }
-            gates.push(LoadedGate { spec: spec.clone(), handle });
+            gates.push(LoadedGate {
+                spec: spec.clone(),
+                handle,
+            });
         }
         if diags.has_errors() {
             return Err(EngineError::Invalid {
@@ -284,11 +292,7 @@ impl Gates {
 
 /// The combined report of `verdicts` at `point`.
 fn combine(point: GatePoint, gates: Vec<GateVerdict>) -> GateReport {
-    let decision = gates
-        .iter()
-        .map(|g| g.counts_as)
-        .max()
-        .unwrap_or(Decision::Pass);
+    let decision = gates.iter().map(|g| g.counts_as).max().unwrap_or(Decision::Pass);
     let summary = if gates.is_empty() {
         format!("no gate runs at {}", point_name(point))
     } else {
@@ -345,7 +349,11 @@ impl GateReport {
             .filter(|g| g.counts_as == Decision::Fail)
             .map(|g| format!("`{}` ({}): {}", g.gate, g.plugin, g.summary))
             .collect();
-        format!("{} refused the deployment: {}", point_name(self.point), failed.join("; "))
+        format!(
+            "{} refused the deployment: {}",
+            point_name(self.point),
+            failed.join("; ")
+        )
     }
 
     /// `Err` with the first enforcing gate's crash or timeout ([`EngineError::Plugin`], exit
@@ -390,9 +398,17 @@ impl GateReport {
 
     /// Human-readable lines: one per gate, then its findings indented.
     pub fn render(&self) -> String {
-        let mut out = format!("gates at {}: {}\n", point_name(self.point), decision_name(self.decision));
+        let mut out = format!(
+            "gates at {}: {}\n",
+            point_name(self.point),
+            decision_name(self.decision)
+        );
         for g in &self.gates {
-            let monitor = if g.mode == GateMode::Monitor { " (monitor)" } else { "" };
+            let monitor = if g.mode == GateMode::Monitor {
+                " (monitor)"
+            } else {
+                ""
+            };
             out.push_str(&format!(
                 "  {} {}{monitor}: {}\n",
                 decision_name(g.decision),

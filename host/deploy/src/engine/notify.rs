@@ -45,7 +45,8 @@ use serde::Serialize;
 
 use super::EngineError;
 use super::plugin_config::{
-    HostPattern, NotificationSettings, NotifierSpec, PluginSettings, Secrets, SmtpSettings, SmtpTls, is_loopback_host,
+    HostPattern, NotificationSettings, NotifierSpec, PluginSettings, Secrets, SmtpSettings, SmtpTls,
+    is_loopback_host,
 };
 use crate::diagnostics::Diagnostics;
 
@@ -64,6 +65,10 @@ pub struct DeliveryOptions {
     pub extra_roots_pem: Vec<Vec<u8>>,
     /// First retry delay; [`DEFAULT_BACKOFF`] when `None`.
     pub backoff: Option<Duration>,
+    /// Send every request through this HTTP proxy (`http://host:port`; HTTPS goes through a
+    /// `CONNECT` tunnel, so the allow-list still applies to the real destination). Without it,
+    /// the standard `HTTPS_PROXY`/`NO_PROXY` environment variables apply.
+    pub proxy: Option<String>,
 }
 
 /// How a message travels.
@@ -179,7 +184,10 @@ impl Notifiers {
                                 )
                                 .label("refused by the notifier")
                                 .help_opt(handle.info().config_example.as_ref().map(|e| {
-                                    format!("the notifier's example configuration: {}", settings.secrets.redact(e))
+                                    format!(
+                                        "the notifier's example configuration: {}",
+                                        settings.secrets.redact(e)
+                                    )
                                 })),
                         );
                     }
@@ -208,7 +216,11 @@ impl Notifiers {
     pub async fn notify(&self, event: &Event) -> Vec<DeliveryRecord> {
         let mut records = Vec::new();
         let mut event = event.clone();
-        for n in self.entries.iter().filter(|n| n.spec.events.contains(&event.kind)) {
+        for n in self
+            .entries
+            .iter()
+            .filter(|n| n.spec.events.contains(&event.kind))
+        {
             event.deployment.config = n.spec.config.clone();
             let plugin = n.spec.plugin.to_string();
             let messages = match n.handle.render(&event) {
@@ -234,7 +246,10 @@ impl Notifiers {
             for message in messages {
                 let started = Instant::now();
                 let (channel, attempt) = match &message {
-                    Message::Http(request) => (Channel::Http, self.delivery.http(&n.spec.allowed_hosts, request).await),
+                    Message::Http(request) => (
+                        Channel::Http,
+                        self.delivery.http(&n.spec.allowed_hosts, request).await,
+                    ),
                     Message::Email(email) => (Channel::Email, self.delivery.email(email).await),
                 };
                 let record = DeliveryRecord {
@@ -293,7 +308,11 @@ enum Retry {
 }
 
 impl Delivery {
-    fn new(settings: &NotificationSettings, secrets: Secrets, options: DeliveryOptions) -> Result<Self, EngineError> {
+    fn new(
+        settings: &NotificationSettings,
+        secrets: Secrets,
+        options: DeliveryOptions,
+    ) -> Result<Self, EngineError> {
         // reqwest is built with `rustls-no-provider`: install ring once (an `Err` means one
         // is installed already, which is as good).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -313,6 +332,11 @@ impl Delivery {
             .redirect(reqwest::redirect::Policy::none());
         for (host, addr) in &options.resolve {
             builder = builder.resolve(host, *addr);
+        }
+        if let Some(proxy) = &options.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| EngineError::Usage(format!("invalid notification proxy `{proxy}`: {e}")))?;
+            builder = builder.proxy(proxy);
         }
         let mut certs = Vec::new();
         for pem in &roots {
@@ -349,7 +373,12 @@ impl Delivery {
     async fn http(&self, extra_allowed: &[HostPattern], request: &HttpRequest) -> Attempted {
         let url = match reqwest::Url::parse(&request.url) {
             Ok(u) => u,
-            Err(e) => return Attempted::refused(String::new(), format!("the notifier produced an invalid URL: {e}")),
+            Err(e) => {
+                return Attempted::refused(
+                    String::new(),
+                    format!("the notifier produced an invalid URL: {e}"),
+                );
+            }
         };
         let host = url.host_str().unwrap_or_default().to_owned();
         let port = url.port_or_known_default().unwrap_or(0);
@@ -374,12 +403,16 @@ impl Delivery {
         if url.scheme() == "http" && !is_loopback_host(&host) {
             return Attempted::refused(
                 target,
-                format!("plain `http://` to `{host}` would expose the message and its secrets; use `https://`"),
+                format!(
+                    "plain `http://` to `{host}` would expose the message and its secrets; use `https://`"
+                ),
             );
         }
         let method = match reqwest::Method::from_bytes(request.method.as_bytes()) {
             Ok(m) => m,
-            Err(_) => return Attempted::refused(target, format!("`{}` is not an HTTP method", request.method)),
+            Err(_) => {
+                return Attempted::refused(target, format!("`{}` is not an HTTP method", request.method));
+            }
         };
         let mut attempts = 0;
         loop {
@@ -421,10 +454,18 @@ impl Delivery {
                     } else {
                         format!(": {}", snippet.trim())
                     };
-                    (Some(status.as_u16()), format!("the receiver answered {status}{detail}"), retry)
+                    (
+                        Some(status.as_u16()),
+                        format!("the receiver answered {status}{detail}"),
+                        retry,
+                    )
                 }
                 Err(e) => {
-                    let retry = if e.is_builder() { Retry::No } else { Retry::After(None) };
+                    let retry = if e.is_builder() {
+                        Retry::No
+                    } else {
+                        Retry::After(None)
+                    };
                     (None, format!("{:#}", ErrorChain(&e.without_url())), retry)
                 }
             };
@@ -451,10 +492,12 @@ impl Delivery {
         let tls_parameters = || -> Result<TlsParameters, String> {
             let mut b = TlsParameters::builder(smtp.host.clone());
             for pem in &self.smtp_roots {
-                let cert = SmtpCertificate::from_pem(pem).map_err(|e| format!("bad `notifications.ca_file`: {e}"))?;
+                let cert = SmtpCertificate::from_pem(pem)
+                    .map_err(|e| format!("bad `notifications.ca_file`: {e}"))?;
                 b = b.add_root_certificate(cert);
             }
-            b.build_rustls().map_err(|e| format!("cannot set up TLS for the relay: {e}"))
+            b.build_rustls()
+                .map_err(|e| format!("cannot set up TLS for the relay: {e}"))
         };
         let builder = match smtp.tls {
             SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.clone()),
@@ -477,7 +520,12 @@ impl Delivery {
                 "no mail relay: configure `notifications.smtp` (host, port, from, tls) to send emails".into(),
             );
         };
-        let target = format!("smtp://{}:{} ({} recipients)", smtp.host, smtp.port, email.to.len() + email.cc.len());
+        let target = format!(
+            "smtp://{}:{} ({} recipients)",
+            smtp.host,
+            smtp.port,
+            email.to.len() + email.cc.len()
+        );
         let message = match build_message(&smtp.from, email) {
             Ok(m) => m,
             Err(e) => return Attempted::refused(target, e),
@@ -538,7 +586,10 @@ fn build_message(from: &str, email: &Email) -> Result<lettre::Message, String> {
         builder = builder.cc(mailbox(cc)?);
     }
     let result = match &email.html {
-        Some(html) => builder.multipart(MultiPart::alternative_plain_html(email.text.clone(), html.clone())),
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            html.clone(),
+        )),
         None => builder.singlepart(
             SinglePart::builder()
                 .header(ContentType::TEXT_PLAIN)

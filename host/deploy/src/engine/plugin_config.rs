@@ -108,7 +108,9 @@ impl Secrets {
             .into_iter()
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        Secrets { values: Arc::new(values) }
+        Secrets {
+            values: Arc::new(values),
+        }
     }
 
     /// No secrets at all.
@@ -466,24 +468,30 @@ pub fn referenced_plugins(project_file_text: &str) -> Vec<ReferencedPlugin> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let entries = |out: &mut Vec<ReferencedPlugin>, section: Option<&Node>, kind: &'static str, prefix: &str| {
-        for e in section.and_then(Node::as_map).unwrap_or_default() {
-            let plugin = e
-                .value
-                .get("plugin")
-                .and_then(Node::as_str)
-                .unwrap_or(&e.key);
-            out.push(ReferencedPlugin {
-                reference: plugin.to_owned(),
-                kind,
-                used_by: format!("{prefix}.{}", e.key),
-            });
-        }
-    };
+    let entries =
+        |out: &mut Vec<ReferencedPlugin>, section: Option<&Node>, kind: &'static str, prefix: &str| {
+            for e in section.and_then(Node::as_map).unwrap_or_default() {
+                let plugin = e.value.get("plugin").and_then(Node::as_str).unwrap_or(&e.key);
+                out.push(ReferencedPlugin {
+                    reference: plugin.to_owned(),
+                    kind,
+                    used_by: format!("{prefix}.{}", e.key),
+                });
+            }
+        };
     entries(&mut out, root.get("gates"), "gate", "gates");
     entries(&mut out, root.get("notifiers"), "notifier", "notifiers");
-    for env in root.get("environments").and_then(Node::as_map).unwrap_or_default() {
-        entries(&mut out, env.value.get("gates"), "gate", &format!("environments.{}.gates", env.key));
+    for env in root
+        .get("environments")
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+    {
+        entries(
+            &mut out,
+            env.value.get("gates"),
+            "gate",
+            &format!("environments.{}.gates", env.key),
+        );
         entries(
             &mut out,
             env.value.get("notifiers"),
@@ -555,10 +563,7 @@ fn project_source(pipeline: &RenderedPipeline, diags: &mut Diagnostics) -> Optio
 fn read(pipeline: &RenderedPipeline, env: EnvLookup<'_>, diags: &mut Diagnostics) -> Option<PluginSettings> {
     let (sources, root) = project_source(pipeline, diags)?;
     let environment = pipeline.environment.name.as_str();
-    let env_node = root
-        .get("environments")
-        .and_then(|e| e.get(environment))
-        .cloned();
+    let env_node = root.get("environments").and_then(|e| e.get(environment)).cloned();
 
     // Raw sections, merged for this environment.
     let merged = |key: &str| -> Option<Node> {
@@ -586,9 +591,12 @@ fn read(pipeline: &RenderedPipeline, env: EnvLookup<'_>, diags: &mut Diagnostics
 
     // Secrets: every `${env.NAME}` these sections use, directly or through variables.
     let mut var_defs: BTreeMap<String, Vec<&Node>> = BTreeMap::new();
-    for vars in [root.get("variables"), env_node.as_ref().and_then(|e| e.get("variables"))]
-        .into_iter()
-        .flatten()
+    for vars in [
+        root.get("variables"),
+        env_node.as_ref().and_then(|e| e.get("variables")),
+    ]
+    .into_iter()
+    .flatten()
     {
         for e in vars.as_map().unwrap_or_default() {
             var_defs.entry(e.key.clone()).or_default().push(&e.value);
@@ -652,9 +660,19 @@ fn read(pipeline: &RenderedPipeline, env: EnvLookup<'_>, diags: &mut Diagnostics
         .unwrap_or_default();
     let notifications = notifications_node
         .as_ref()
-        .map(|n| read_notifications(&mut ctx, n, root_dir, &raw_string_at(&root, &["notifications", "smtp", "password"])))
+        .map(|n| {
+            read_notifications(
+                &mut ctx,
+                n,
+                root_dir,
+                &raw_string_at(&root, &["notifications", "smtp", "password"]),
+            )
+        })
         .unwrap_or_default();
-    let cost = cost_node.as_ref().map(|n| read_cost(&mut ctx, n)).unwrap_or_default();
+    let cost = cost_node
+        .as_ref()
+        .map(|n| read_cost(&mut ctx, n))
+        .unwrap_or_default();
     Some(PluginSettings {
         gates,
         notifiers,
@@ -800,7 +818,10 @@ fn read_gates(ctx: &mut Ctx<'_>, node: &Node, root_dir: &std::path::Path) -> Vec
                         m,
                         format!("`{path}.mode` is `{other}`"),
                         "not a gate mode",
-                        Some("use `enforce` (a failing gate stops the deploy) or `monitor` (report only)".into()),
+                        Some(
+                            "use `enforce` (a failing gate stops the deploy) or `monitor` (report only)"
+                                .into(),
+                        ),
                     );
                     continue;
                 }
@@ -889,8 +910,7 @@ fn read_notifiers(ctx: &mut Ctx<'_>, node: &Node, root_dir: &std::path::Path) ->
     let mut out = Vec::new();
     for e in entries {
         let path = format!("notifiers.{}", e.key);
-        let Some(base) = entry_base(ctx, "notifiers", &e.key, &e.value, NOTIFIER_FIELDS, root_dir)
-        else {
+        let Some(base) = entry_base(ctx, "notifiers", &e.key, &e.value, NOTIFIER_FIELDS, root_dir) else {
             continue;
         };
         let events = match e.value.get("events") {
@@ -913,7 +933,11 @@ fn read_notifiers(ctx: &mut Ctx<'_>, node: &Node, root_dir: &std::path::Path) ->
                             "unknown event",
                             Some(format!(
                                 "events are {}",
-                                ALL_EVENTS.iter().map(|k| event_name(*k)).collect::<Vec<_>>().join(", ")
+                                ALL_EVENTS
+                                    .iter()
+                                    .map(|k| event_name(*k))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             )),
                         ),
                     }
@@ -1097,7 +1121,11 @@ fn read_smtp(ctx: &mut Ctx<'_>, node: &Node, raw_password: &Option<String>) -> O
     };
     let username = string(ctx, "username");
     let password = string(ctx, "password");
-    if password.is_some() && !raw_password.as_deref().is_some_and(|raw| raw.trim().starts_with("${env.")) {
+    if password.is_some()
+        && !raw_password
+            .as_deref()
+            .is_some_and(|raw| raw.trim().starts_with("${env."))
+    {
         if let Some(p) = node.get("password") {
             ctx.push(
                 Diagnostic::error(
@@ -1134,8 +1162,7 @@ fn read_smtp(ctx: &mut Ctx<'_>, node: &Node, raw_password: &Option<String>) -> O
 /// True for `localhost`, `127.0.0.0/8` and `::1`.
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn positive_number(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Option<f64> {
@@ -1172,7 +1199,12 @@ fn read_cost(ctx: &mut Ctx<'_>, node: &Node) -> CostSettings {
         if s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase()) {
             out.currency = s.to_owned();
         } else {
-            ctx.invalid(c, format!("`{s}` is not a currency code"), "not ISO 4217", Some("e.g. `USD`, `EUR`".into()));
+            ctx.invalid(
+                c,
+                format!("`{s}` is not a currency code"),
+                "not ISO 4217",
+                Some("e.g. `USD`, `EUR`".into()),
+            );
         }
     }
     if let Some(r) = node.get("dbu_rates")

@@ -3,17 +3,27 @@ use std::path::Path;
 use super::*;
 use crate::project::{LoadRequest, load};
 
-const JOB: &str = "name: p-${environment}\ntasks:\n  - task_key: a\n    notebook_task: {notebook_path: /Workspace/a}\n";
+const JOB: &str =
+    "name: p-${environment}\ntasks:\n  - task_key: a\n    notebook_task: {notebook_path: /Workspace/a}\n";
 
 /// A project with `brickship_yaml` and one pipeline `p`, rendered for `environment`.
-pub(crate) fn render(dir: &Path, brickship_yaml: &str, environment: &str, env: EnvLookup<'_>) -> RenderedPipeline {
+pub(crate) fn render(
+    dir: &Path,
+    brickship_yaml: &str,
+    environment: &str,
+    env: EnvLookup<'_>,
+) -> RenderedPipeline {
     std::fs::write(dir.join("brickship.yaml"), brickship_yaml).unwrap();
     std::fs::create_dir_all(dir.join("pipelines/p")).unwrap();
     std::fs::write(dir.join("pipelines/p/job.yaml"), JOB).unwrap();
     let mut request = LoadRequest::new(dir, "p", environment);
     request.env = env;
     let loaded = load(&request);
-    assert!(!loaded.diagnostics.has_errors(), "{}", loaded.diagnostics.render(false));
+    assert!(
+        !loaded.diagnostics.has_errors(),
+        "{}",
+        loaded.diagnostics.render(false)
+    );
     loaded.pipeline.expect("rendered")
 }
 
@@ -41,18 +51,37 @@ fn errors(yaml: &str) -> String {
     }
 }
 
-const BASE: &str = "project: demo\nenvironments:\n  dev: {workspace: {host: local}}\n  prod: {workspace: {host: local}}\n";
+const BASE: &str =
+    "project: demo\nenvironments:\n  dev: {workspace: {host: local}}\n  prod: {workspace: {host: local}}\n";
 
 #[test]
 fn gates_default_to_their_name_enforce_and_pre_deploy() {
-    let (s, warnings) = settings(&format!("{BASE}gates:\n  required-tags:\n    config: {{tags: [owner]}}\n  prod-safety: {{}}\n"), "dev").unwrap();
+    let (s, warnings) = settings(
+        &format!("{BASE}gates:\n  required-tags:\n    config: {{tags: [owner]}}\n  prod-safety: {{}}\n"),
+        "dev",
+    )
+    .unwrap();
     assert!(warnings.is_empty(), "{}", warnings.render(false));
-    let names: Vec<_> = s.gates.iter().map(|g| (g.name.as_str(), g.plugin.to_string(), g.mode, g.points.clone())).collect();
+    let names: Vec<_> = s
+        .gates
+        .iter()
+        .map(|g| (g.name.as_str(), g.plugin.to_string(), g.mode, g.points.clone()))
+        .collect();
     assert_eq!(
         names,
         [
-            ("required-tags", "required-tags".to_owned(), GateMode::Enforce, vec![GatePoint::PreDeploy]),
-            ("prod-safety", "prod-safety".to_owned(), GateMode::Enforce, vec![GatePoint::PreDeploy]),
+            (
+                "required-tags",
+                "required-tags".to_owned(),
+                GateMode::Enforce,
+                vec![GatePoint::PreDeploy]
+            ),
+            (
+                "prod-safety",
+                "prod-safety".to_owned(),
+                GateMode::Enforce,
+                vec![GatePoint::PreDeploy]
+            ),
         ]
     );
     assert_eq!(s.gates[0].config, serde_json::json!({"tags": ["owner"]}));
@@ -87,14 +116,29 @@ environments:
     assert_eq!(names, ["tags", "freeze"]);
     let tags = &dev.gates[0];
     assert_eq!(tags.mode, GateMode::Monitor);
-    assert_eq!(tags.points, [GatePoint::PreDeploy, GatePoint::PostDeploy], "ordered, deduplicated");
-    assert_eq!(tags.config, serde_json::json!({"tags": ["team"], "environments": {"prod": ["sla"]}}), "config merged key by key");
+    assert_eq!(
+        tags.points,
+        [GatePoint::PreDeploy, GatePoint::PostDeploy],
+        "ordered, deduplicated"
+    );
+    assert_eq!(
+        tags.config,
+        serde_json::json!({"tags": ["team"], "environments": {"prod": ["sla"]}}),
+        "config merged key by key"
+    );
     assert_eq!(dev.gates[1].plugin.to_string(), "freeze-window");
     assert_eq!(dev.gates[1].points, [GatePoint::PrePromote]);
 
     let (prod, _) = settings(yaml, "prod").unwrap();
     let names: Vec<_> = prod.gates.iter().map(|g| (g.name.as_str(), g.mode)).collect();
-    assert_eq!(names, [("tags", GateMode::Enforce), ("budget", GateMode::Enforce), ("naming", GateMode::Enforce)]);
+    assert_eq!(
+        names,
+        [
+            ("tags", GateMode::Enforce),
+            ("budget", GateMode::Enforce),
+            ("naming", GateMode::Enforce)
+        ]
+    );
 }
 
 #[test]
@@ -115,13 +159,22 @@ notifiers:
     assert_eq!(s.gates[0].config["note"], "demo/dev/data");
     let hook = test_env("SLACK_WEBHOOK_URL").unwrap();
     let key = test_env("PD_KEY").unwrap();
-    assert_eq!(s.notifiers[0].config["webhook_url"], hook.as_str(), "the plugin gets the real value");
+    assert_eq!(
+        s.notifiers[0].config["webhook_url"],
+        hook.as_str(),
+        "the plugin gets the real value"
+    );
     assert_eq!(s.notifiers[1].config["routing_key"], key.as_str());
-    let shown = s.secrets.redact_value(&serde_json::json!([s.notifiers[0].config, s.notifiers[1].config]));
+    let shown = s
+        .secrets
+        .redact_value(&serde_json::json!([s.notifiers[0].config, s.notifiers[1].config]));
     let text = shown.to_string();
     assert!(!text.contains("s3cr3t") && !text.contains(&key), "{text}");
     assert!(text.contains(REDACTED));
-    assert!(text.contains("by ci"), "values shorter than 4 characters are not redacted: {text}");
+    assert!(
+        text.contains("by ci"),
+        "values shorter than 4 characters are not redacted: {text}"
+    );
     assert_eq!(
         s.secrets.redact(&format!("posting to {hook} failed")),
         "posting to *** failed"
@@ -131,7 +184,9 @@ notifiers:
 
 #[test]
 fn unresolved_references_in_top_level_sections_are_findings() {
-    let out = errors(&format!("{BASE}notifiers:\n  chat: {{plugin: slack, config: {{webhook_url: '${{env.NOT_SET}}'}}}}\n"));
+    let out = errors(&format!(
+        "{BASE}notifiers:\n  chat: {{plugin: slack, config: {{webhook_url: '${{env.NOT_SET}}'}}}}\n"
+    ));
     assert!(out.contains("E009"), "{out}");
     assert!(out.contains("brickship.yaml:6"), "{out}");
 }
@@ -184,9 +239,20 @@ notifiers:
     let (s, _) = settings(&yaml, "dev").unwrap();
     assert_eq!(s.notifiers[0].events, [EventKind::Failed, EventKind::RolledBack]);
     assert_eq!(s.notifiers[1].events, ALL_EVENTS);
-    assert_eq!(s.notifiers[0].allowed_hosts, [HostPattern::parse("hooks.example.com").unwrap()]);
-    let hosts: Vec<String> = s.notifications.allowed_hosts.iter().map(ToString::to_string).collect();
-    assert_eq!(hosts, ["hooks.slack.com", "*.webhook.office.com", "127.0.0.1:8080"]);
+    assert_eq!(
+        s.notifiers[0].allowed_hosts,
+        [HostPattern::parse("hooks.example.com").unwrap()]
+    );
+    let hosts: Vec<String> = s
+        .notifications
+        .allowed_hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        hosts,
+        ["hooks.slack.com", "*.webhook.office.com", "127.0.0.1:8080"]
+    );
     assert_eq!(s.notifications.max_attempts, 5);
     assert_eq!(s.notifications.timeout, Duration::from_secs(3));
 
@@ -194,7 +260,10 @@ notifiers:
         "{BASE}notifications:\n  allowed_hosts: ['https://hooks.slack.com/x']\n  max_attempts: 0\nnotifiers:\n  chat: {{plugin: slack, events: [deployed]}}\n"
     ));
     assert!(out.contains("without scheme or path"), "{out}");
-    assert!(out.contains("`notifications.max_attempts` is 0, outside 1..=10"), "{out}");
+    assert!(
+        out.contains("`notifications.max_attempts` is 0, outside 1..=10"),
+        "{out}"
+    );
     assert!(out.contains("`deployed` is not an event"), "{out}");
 }
 
@@ -215,9 +284,15 @@ fn smtp_settings_take_credentials_only_from_the_environment() {
         "{BASE}notifications:\n  smtp: {{host: smtp.company.com, from: brickship@company.com, username: u, password: plain}}\n"
     ));
     assert!(out.contains("must come from the environment"), "{out}");
-    let out = errors(&format!("{BASE}notifications:\n  smtp: {{host: smtp.company.com, from: b@c.com, tls: none}}\n"));
+    let out = errors(&format!(
+        "{BASE}notifications:\n  smtp: {{host: smtp.company.com, from: b@c.com, tls: none}}\n"
+    ));
     assert!(out.contains("clear text"), "{out}");
-    let (s, _) = settings(&format!("{BASE}notifications:\n  smtp: {{host: 127.0.0.1, from: b@c.com, tls: none}}\n"), "dev").unwrap();
+    let (s, _) = settings(
+        &format!("{BASE}notifications:\n  smtp: {{host: 127.0.0.1, from: b@c.com, tls: none}}\n"),
+        "dev",
+    )
+    .unwrap();
     assert_eq!(s.notifications.smtp.unwrap().port, 25);
     let out = errors(&format!("{BASE}notifications:\n  smtp: {{from: b@c.com}}\n"));
     assert!(out.contains("has no `host`"), "{out}");
@@ -225,7 +300,11 @@ fn smtp_settings_take_credentials_only_from_the_environment() {
 
 #[test]
 fn cost_settings_are_read() {
-    let (s, _) = settings(&format!("{BASE}cost: {{dbu_price: 0.3, currency: EUR, dbu_rates: {{custom.big: 2.5}}}}\n"), "dev").unwrap();
+    let (s, _) = settings(
+        &format!("{BASE}cost: {{dbu_price: 0.3, currency: EUR, dbu_rates: {{custom.big: 2.5}}}}\n"),
+        "dev",
+    )
+    .unwrap();
     assert_eq!(s.cost.dbu_price, 0.3);
     assert_eq!(s.cost.currency, "EUR");
     assert_eq!(s.cost.dbu_rates.get("custom.big"), Some(&2.5));
@@ -241,7 +320,10 @@ fn host_patterns_match_hosts_subdomains_and_ports() {
     assert!(!p("hooks.slack.com").matches("evil-hooks.slack.com", 443));
     assert!(!p("hooks.slack.com").matches("hooks.slack.com.evil.io", 443));
     assert!(p("*.webhook.office.com").matches("acme.webhook.office.com", 443));
-    assert!(!p("*.webhook.office.com").matches("webhook.office.com", 443), "a wildcard needs a subdomain");
+    assert!(
+        !p("*.webhook.office.com").matches("webhook.office.com", 443),
+        "a wildcard needs a subdomain"
+    );
     assert!(!p("*.webhook.office.com").matches("evilwebhook.office.com", 443));
     assert!(p("127.0.0.1:8080").matches("127.0.0.1", 8080));
     assert!(!p("127.0.0.1:8080").matches("127.0.0.1", 8081));
@@ -269,12 +351,24 @@ environments:
     assert_eq!(
         refs,
         [
-            ("./gates/contract.wasm".into(), "gate", "environments.dev.gates.contract".into()),
+            (
+                "./gates/contract.wasm".into(),
+                "gate",
+                "environments.dev.gates.contract".into()
+            ),
             ("prod-safety".into(), "gate", "gates.prod-safety".into()),
             ("required-tags".into(), "gate", "gates.tags".into()),
-            ("email".into(), "notifier", "environments.prod.notifiers.mail".into()),
+            (
+                "email".into(),
+                "notifier",
+                "environments.prod.notifiers.mail".into()
+            ),
             ("slack".into(), "notifier", "notifiers.chat".into()),
-            ("./strategies/canary.wasm".into(), "strategy", "environments.prod.strategy".into()),
+            (
+                "./strategies/canary.wasm".into(),
+                "strategy",
+                "environments.prod.strategy".into()
+            ),
             ("canary".into(), "strategy", "strategies.canary".into()),
             ("direct".into(), "strategy", "environments.dev.strategy".into()),
         ]
