@@ -246,6 +246,33 @@ pub fn set_pause(settings: &mut Value, paused: bool) {
     }
 }
 
+/// The notification fields of a job and of each task (emails, webhooks such as a PagerDuty
+/// destination, and their settings).
+pub const NOTIFICATION_FIELDS: [&str; 3] = [
+    "email_notifications",
+    "webhook_notifications",
+    "notification_settings",
+];
+
+/// Remove job- and task-level notifications from `settings`, so trial runs of a candidate job
+/// (smoke runs, canary runs) page nobody. Returns true when something was removed.
+pub fn strip_notifications(settings: &mut Value) -> bool {
+    let mut removed = false;
+    if let Value::Object(map) = settings {
+        for field in NOTIFICATION_FIELDS {
+            removed |= map.shift_remove(field).is_some();
+        }
+        if let Some(Value::Array(tasks)) = map.get_mut("tasks") {
+            for task in tasks.iter_mut().filter_map(Value::as_object_mut) {
+                for field in NOTIFICATION_FIELDS {
+                    removed |= task.shift_remove(field).is_some();
+                }
+            }
+        }
+    }
+    removed
+}
+
 /// Set (or add) the job parameter `name` with `default` in `settings.parameters`.
 pub fn set_parameter_default(settings: &mut Value, name: &str, default: &str) {
     let Value::Object(map) = settings else { return };
@@ -460,6 +487,19 @@ mod tests {
         assert_eq!(pause_status(&s), PauseStatus::Paused);
         set_pause(&mut s, false);
         assert_eq!(pause_status(&s), PauseStatus::Unpaused);
+    }
+
+    #[test]
+    fn strips_notifications() {
+        let mut s = json!({"name": "x", "email_notifications": {"on_failure": ["a@b"]},
+            "webhook_notifications": {"on_failure": [{"id": "pd"}]},
+            "tasks": [{"task_key": "t", "email_notifications": {}, "notification_settings": {}}, {"task_key": "u"}]});
+        assert!(strip_notifications(&mut s));
+        assert_eq!(
+            s,
+            json!({"name": "x", "tasks": [{"task_key": "t"}, {"task_key": "u"}]})
+        );
+        assert!(!strip_notifications(&mut s));
     }
 
     #[test]

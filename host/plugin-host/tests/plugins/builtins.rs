@@ -30,7 +30,7 @@ fn codes(v: &Verdict) -> Vec<&str> {
 fn every_builtin_describes_itself_with_the_contract_version() {
     let rt = runtime();
     let all = builtins();
-    assert_eq!(all.len(), 11, "{all:?}");
+    assert_eq!(all.len(), 13, "{all:?}");
     for (name, kind) in all {
         let r = PluginRef::builtin(name);
         let info = match kind {
