@@ -27,6 +27,8 @@ const TOP_LEVEL: &[&str] = &[
     "notifiers",
     "plugins",
     "strategies",
+    "notifications",
+    "cost",
 ];
 const ENVIRONMENT: &[&str] = &[
     "workspace",
