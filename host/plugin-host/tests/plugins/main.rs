@@ -5,6 +5,7 @@ mod builtins;
 mod cache;
 mod direct;
 mod hostile;
+mod rollouts;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
