@@ -18,6 +18,11 @@ pub(crate) fn find(kind: PluginKind, name: &str) -> Option<&'static [u8]> {
         .map(|b| b.wasm)
 }
 
+/// The built-in `name` of any kind, with its kind.
+pub(crate) fn find_any(name: &str) -> Option<(PluginKind, &'static [u8])> {
+    BUILTINS.iter().find(|b| b.name == name).map(|b| (b.kind, b.wasm))
+}
+
 /// Names of the built-ins of `kind`, sorted.
 pub(crate) fn names(kind: PluginKind) -> Vec<&'static str> {
     let mut names: Vec<_> = BUILTINS

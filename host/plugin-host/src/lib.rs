@@ -54,8 +54,8 @@ pub use builtins::builtins;
 pub use error::{Error, Result};
 pub use plugin_ref::{PluginRef, PluginSource};
 pub use runtime::{
-    CACHE_DIR_ENV, CONTRACT_VERSION, CacheStats, Epoch, Gate, Limits, MAX_STATE_BYTES, Notifier,
-    PluginRuntime, RuntimeBuilder, Strategy,
+    CACHE_DIR_ENV, CONTRACT_VERSION, CacheStats, Epoch, Gate, Import, Inspection, Limits, MAX_STATE_BYTES,
+    Notifier, PluginRuntime, RuntimeBuilder, Strategy,
 };
 
 #[cfg(test)]

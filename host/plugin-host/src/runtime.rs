@@ -12,6 +12,10 @@ use sha2::{Digest as _, Sha256};
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store};
 
+mod inspect;
+
+pub use inspect::{Import, Inspection};
+
 use crate::bindings::{self, gate_world, notifier_world, strategy_world, w};
 use crate::builtins;
 use crate::cache::DiskCache;
