@@ -170,24 +170,21 @@ fn blue_green_pauses_on_inconclusive_gates_and_swaps_when_promoted() {
     let promoted = with_control(&d, "promote", MONDAY_NOON_MS + 60_000);
     s.validate_config(&promoted.config).unwrap();
     let r5 = s.step(&promoted, Some(&r4.state), &[]).unwrap();
-    assert_eq!(ids(&r5), ["pause-blue", "drain-blue"]);
-    let r6 = s
-        .step(
-            &promoted,
-            Some(&r5.state),
-            &[done("pause-blue"), done("drain-blue")],
-        )
-        .unwrap();
-    assert_eq!(ids(&r6), ["rename-blue", "reset-green"]);
+    assert_eq!(ids(&r5), ["drain-blue"]);
+    let r6 = s.step(&promoted, Some(&r5.state), &[done("drain-blue")]).unwrap();
     assert_eq!(
-        r6.actions[0].kind,
+        ids(&r6),
+        ["pause-blue", "settle-blue", "rename-blue", "reset-green"]
+    );
+    assert_eq!(
+        r6.actions[2].kind,
         ActionKind::RenameJob {
             job: JobRef::Live,
             name: format!("{NAME}-blue")
         }
     );
     assert_eq!(
-        r6.actions[1].kind,
+        r6.actions[3].kind,
         ActionKind::ResetJob {
             job: JobRef::Created {
                 label: "green".into()
@@ -199,7 +196,12 @@ fn blue_green_pauses_on_inconclusive_gates_and_swaps_when_promoted() {
         .step(
             &promoted,
             Some(&r6.state),
-            &[done("rename-blue"), done("reset-green")],
+            &[
+                done("pause-blue"),
+                done("settle-blue"),
+                done("rename-blue"),
+                done("reset-green"),
+            ],
         )
         .unwrap();
     assert_eq!(r7.phase, Phase::Succeeded, "{}", r7.message);

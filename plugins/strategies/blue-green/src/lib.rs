@@ -10,10 +10,12 @@
 //! `smoke_notifications`) so a failing smoke run pages nobody. Green is **smoke-run** with `smoke_parameters` (e.g. a shadow target
 //! schema) and must succeed within `smoke_timeout_seconds`; the environment's **pre-promote
 //! gates** then judge the smoke runs (a `gate-check` action); an optional **approval** follows.
-//! Then the **swap**: pause blue, rename blue to `<name>-blue`, rename green to `<name>`,
-//! unpause green (only when the desired settings have the schedule unpaused). At no point do
-//! two jobs have unpaused schedules, and none has for only as long as blue's active runs take
-//! to drain plus three API calls. Blue stays paused as the instant rollback target for
+//! Blue's active runs are drained first (waited for, cancelled, or refused: `active_runs`)
+//! while blue is still scheduled. Then the **swap**: pause blue, rename blue to `<name>-blue`,
+//! rename green to `<name>`, unpause green (only when the desired settings have the schedule
+//! unpaused). At no point do two jobs have unpaused schedules, and none has only for the few
+//! API calls of the swap (plus any run blue started between the drain and its pause, which
+//! the swap waits for). Blue stays paused as the instant rollback target for
 //! `bake_window_seconds`; the next deployment after the window deletes it.
 //!
 //! Anything that refers to the job **by id** changes at a swap: green has a new job id, so
@@ -43,11 +45,13 @@
 //! 5. `gate-pre-promote` (`gate-check` at `pre-promote`, evidence: the smoke runs), unless
 //!    `gates: false`. `pass`/`warn` go on, `fail` fails, `inconclusive` pauses.
 //! 6. `approve-swap` (`request-approval`) when `require_approval_before_swap`.
-//! 7. Drain blue: swap variant `pause-blue` (`pause-schedule(live)`) first; then per
-//!    `active_runs`: `wait` → `drain-blue` (`wait-active-runs`), `cancel` → `cancel-blue-runs`
-//!    + `drain-blue`, `fail` → `list-blue-runs` (any active run fails the rollout).
-//! 8. Swap variant: `delete-old-blue` (the previous blue, if still there: never two `-blue`
-//!    jobs), `rename-blue` (`<name>-blue`), then green takes the name: `rename-green`
+//! 7. Drain blue, still scheduled, per `active_runs`: `wait` → `drain-blue`
+//!    (`wait-active-runs(live)`), `cancel` → `cancel-blue-runs` + `drain-blue`, `fail` →
+//!    `list-blue-runs` (any active run fails the rollout).
+//! 8. Swap variant, one step: `pause-blue` (`pause-schedule(live)`), `cancel-blue-late` (only
+//!    with `cancel`), `settle-blue` (`wait-active-runs(live)`: a run started since the drain),
+//!    `delete-old-blue` (the previous blue, if still there: never two `-blue` jobs),
+//!    `rename-blue` (`<name>-blue`), then green takes the name: `rename-green`
 //!    (`<name>`) and `unpause-green` (only when the desired schedule is unpaused) — or, when
 //!    green was created without notifications or the desired blocks are mixed, one
 //!    `reset-green` with the desired settings (name, pause statuses and notifications in one
@@ -634,12 +638,12 @@ fn on_control(
         (Stage::AwaitApproval { .. }, Command::Approve) => {
             let mut s = s.clone();
             s.approved_by = Some(who.to_owned());
-            Some(drain(d, config, s))
+            Some(drain(config, s))
         }
         (Stage::Approval { attempt }, Command::Approve) if unanswered(attempt) => {
             let mut s = s.clone();
             s.approved_by = Some(who.to_owned());
-            Some(drain(d, config, s))
+            Some(drain(config, s))
         }
         (Stage::AwaitApproval { attempt }, Command::Resume) => {
             Some(approval(d, config, s.clone(), attempt + 1))
@@ -801,7 +805,7 @@ fn advance(
             Some(OutcomeKind::Approved(a)) => {
                 let mut s = s;
                 s.approved_by = Some(a.by.clone());
-                drain(d, config, s)
+                drain(config, s)
             }
             None => await_approval(d, s, attempt),
             Some(_) => cleanup(
@@ -842,7 +846,7 @@ fn advance(
             }
             match s.variant {
                 Variant::InPlace => in_place(d, s),
-                _ => swap(d, s),
+                _ => swap(d, config, s),
             }
         }
         Stage::Swap => match problem {
@@ -997,7 +1001,7 @@ fn after_gates(d: &Deployment, config: &Config, s: State) -> StepResult {
     if config.require_approval_before_swap {
         approval(d, config, s, 1)
     } else {
-        drain(d, config, s)
+        drain(config, s)
     }
 }
 
@@ -1048,28 +1052,18 @@ fn await_approval(d: &Deployment, s: State, attempt: u32) -> StepResult {
     }
 }
 
-fn drain(_d: &Deployment, config: &Config, s: State) -> StepResult {
-    let timeout_ms = config.active_runs_timeout_seconds.saturating_mul(1000);
+/// Blue's active runs before the swap, with blue still scheduled (a drain never leaves the job
+/// without a schedule).
+fn drain(config: &Config, s: State) -> StepResult {
     let mut actions = Vec::new();
-    let swap = s.variant == Variant::Swap;
-    if swap {
-        actions.push(Action::new("pause-blue", ActionKind::PauseSchedule(JobRef::Live)));
-    }
-    let wait = Action::new(
-        "drain-blue",
-        ActionKind::WaitActiveRuns(WaitActiveRuns {
-            job: JobRef::Live,
-            timeout_ms,
-        }),
-    );
     match config.active_runs {
-        ActiveRuns::Wait => actions.push(wait),
+        ActiveRuns::Wait => actions.push(wait_blue("drain-blue", config)),
         ActiveRuns::Cancel => {
             actions.push(Action::new(
                 "cancel-blue-runs",
                 ActionKind::CancelActiveRuns(JobRef::Live),
             ));
-            actions.push(wait);
+            actions.push(wait_blue("drain-blue", config));
         }
         ActiveRuns::Fail => actions.push(Action::new(
             "list-blue-runs",
@@ -1081,19 +1075,37 @@ fn drain(_d: &Deployment, config: &Config, s: State) -> StepResult {
         ActiveRuns::Cancel => "cancelling its active runs",
         ActiveRuns::Fail => "checking it has no active runs",
     };
-    let message = if swap {
-        format!(
-            "pausing blue job {} and {verb}",
-            s.live_job_id.unwrap_or_default()
-        )
+    let which = if s.variant == Variant::Swap {
+        "blue job"
     } else {
-        format!("live job {}: {verb}", s.live_job_id.unwrap_or_default())
+        "live job"
     };
+    let message = format!("{which} {}: {verb}", s.live_job_id.unwrap_or_default());
     StepResult::running(actions, s.with(Stage::Drain).to_json(), message)
 }
 
-fn swap(d: &Deployment, s: State) -> StepResult {
-    let mut actions = delete_old_blue(&s);
+fn wait_blue(id: &str, config: &Config) -> Action {
+    Action::new(
+        id,
+        ActionKind::WaitActiveRuns(WaitActiveRuns {
+            job: JobRef::Live,
+            timeout_ms: config.active_runs_timeout_seconds.saturating_mul(1000),
+        }),
+    )
+}
+
+fn swap(d: &Deployment, config: &Config, s: State) -> StepResult {
+    // Blue is paused first; a run it started since the drain (a race) is waited for (or
+    // cancelled) before anything is renamed.
+    let mut actions = vec![Action::new("pause-blue", ActionKind::PauseSchedule(JobRef::Live))];
+    if config.active_runs == ActiveRuns::Cancel {
+        actions.push(Action::new(
+            "cancel-blue-late",
+            ActionKind::CancelActiveRuns(JobRef::Live),
+        ));
+    }
+    actions.push(wait_blue("settle-blue", config));
+    actions.extend(delete_old_blue(&s));
     actions.push(Action::new(
         "rename-blue",
         ActionKind::RenameJob(RenameJob {
@@ -1123,7 +1135,7 @@ fn swap(d: &Deployment, s: State) -> StepResult {
         }
     }
     let message = format!(
-        "swapping: blue job {} becomes `{}-blue` (paused), green job {} becomes `{}`{}",
+        "swapping: blue job {} is paused and becomes `{}-blue`, green job {} becomes `{}`{}",
         s.live_job_id.unwrap_or_default(),
         s.name,
         s.green_job_id.unwrap_or_default(),

@@ -90,8 +90,9 @@ fn swap_happy_path() {
             "smoke-1-run",
             "smoke-1-wait",
             "gate-pre-promote",
-            "pause-blue",
             "drain-blue",
+            "pause-blue",
+            "settle-blue",
             "rename-blue",
             "reset-green",
         ]
@@ -156,7 +157,7 @@ fn swap_happy_path() {
     assert_eq!(
         drive.messages()[4],
         format!(
-            "swapping: blue job {blue} becomes `{NAME}-blue` (paused), green job {green} becomes `{NAME}` (unpaused), with its notifications"
+            "swapping: blue job {blue} is paused and becomes `{NAME}-blue`, green job {green} becomes `{NAME}` (unpaused), with its notifications"
         )
     );
 }
@@ -301,7 +302,7 @@ fn inconclusive_gates_pause_then_promote_swaps() {
     let promoted = with_control(&d, "promote", "alice", MONDAY_NOON_MS + 1);
     let drive = ws.drive::<BlueGreen>(&promoted, Some(again.state()), vec![]);
     assert_eq!(drive.phase(), Phase::Succeeded, "{:?}", drive.messages());
-    assert_eq!(drive.action_ids()[0], "pause-blue");
+    assert_eq!(drive.action_ids()[..2], ["drain-blue", "pause-blue"]);
     ws.verify(&d).unwrap();
     assert_eq!(ws.jobs[&blue].name(), format!("{NAME}-blue"));
     assert!(ws.violations.is_empty(), "{:?}", ws.violations);
@@ -424,7 +425,7 @@ fn active_runs_wait_cancel_and_fail() {
     let d = deployment(&ws, json!({}));
     assert_eq!(ws.drive::<BlueGreen>(&d, None, vec![]).phase(), Phase::Succeeded);
 
-    // wait, stuck: blue is unpaused again and green deleted.
+    // wait, stuck: blue was never paused; green is deleted.
     let (mut ws, blue) = workspace();
     ws.active.insert(
         blue,
@@ -440,11 +441,7 @@ fn active_runs_wait_cancel_and_fail() {
     assert_eq!(drive.phase(), Phase::Failed);
     assert_eq!(
         drive.action_ids()[drive.action_ids().len() - 3..],
-        [
-            "cleanup-unpause-blue",
-            "cleanup-cancel-green",
-            "cleanup-delete-green"
-        ]
+        ["drain-blue", "cleanup-cancel-green", "cleanup-delete-green"]
     );
     assert!(drive.last().message.starts_with(&format!(
         "blue job {blue} still had active runs after 1m (`active_runs: wait`)"
@@ -525,6 +522,43 @@ fn a_swap_that_fails_half_way_is_undone() {
             "cleanup-delete-green",
             "cleanup-rename-blue",
             "cleanup-unpause-blue"
+        ]
+    );
+    assert_blue_untouched(&ws, blue);
+}
+
+#[test]
+fn a_run_blue_started_after_the_drain_that_outlasts_the_swap_undoes_the_pause() {
+    let (mut ws, blue) = workspace();
+    ws.fail_when(|a| {
+        (a.id == "settle-blue").then(|| harness::failure("TIMEOUT", "run 9 of blue is still running"))
+    });
+    let d = deployment(&ws, json!({"active_runs": "cancel"}));
+    let drive = ws.drive::<BlueGreen>(&d, None, vec![]);
+    assert_eq!(drive.phase(), Phase::Failed);
+    let ids = drive.action_ids();
+    // The host skips the rest of the swap step after the failed settle.
+    let swap = drive
+        .steps
+        .iter()
+        .find(|s| s.result.actions.iter().any(|a| a.id == "settle-blue"))
+        .unwrap();
+    assert!(
+        matches!(swap.outcomes[3].kind, OutcomeKind::Skipped),
+        "{:?}",
+        swap.outcomes
+    );
+    assert_eq!(
+        ids[ids.len() - 8..],
+        [
+            "pause-blue",
+            "cancel-blue-late",
+            "settle-blue",
+            "rename-blue",
+            "reset-green",
+            "cleanup-unpause-blue",
+            "cleanup-cancel-green",
+            "cleanup-delete-green"
         ]
     );
     assert_blue_untouched(&ws, blue);
@@ -666,7 +700,16 @@ fn the_previous_blue_goes_after_its_window_or_at_the_swap() {
         .find(|s| s.result.actions.iter().any(|a| a.id == "rename-blue"))
         .unwrap();
     let ids: Vec<&str> = swap.result.actions.iter().map(|a| a.id.as_str()).collect();
-    assert_eq!(ids, ["delete-old-blue", "rename-blue", "reset-green"]);
+    assert_eq!(
+        ids,
+        [
+            "pause-blue",
+            "settle-blue",
+            "delete-old-blue",
+            "rename-blue",
+            "reset-green"
+        ]
+    );
     assert_eq!(ws.deleted, [old]);
     assert_eq!(ws.named(&format!("{NAME}-blue"))[0].id, blue);
     assert!(
