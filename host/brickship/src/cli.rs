@@ -102,6 +102,14 @@ pub enum Command {
     /// Run and inspect a local Databricks workspace.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+
+    /// List, inspect, create and test plugins: strategies, gates and notifiers.
+    ///
+    /// Plugins are WebAssembly components built against brickship's contract (`wit/`); a project
+    /// uses them by built-in name or by path, and an installed brickship runs new ones without
+    /// being rebuilt.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
 }
 
 /// Which deployment a control command steers.
@@ -341,4 +349,97 @@ pub struct ServeArgs {
     /// Accept only this bearer token (others get 401/403); any non-empty token when omitted.
     #[arg(long, env = env_vars::WORKSPACE_TOKEN, hide_env_values = true)]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the built-in plugins, and the plugins the current project uses.
+    ///
+    /// Built-ins show their kind, version, sha256 (first 12 digits; all of it with `--output
+    /// json`) and description. Inside a project (or with `--project`), every strategy, gate and
+    /// notifier `brickship.yaml` names is listed with whether its component is there.
+    List(PluginListArgs),
+
+    /// Describe a plugin: what it says about itself, its imports and exports, sha256 and cache state.
+    ///
+    /// PLUGIN is a built-in name or a path to a `.wasm` component, optionally pinned with
+    /// `@sha256:<hex>`. Imports outside what brickship provides are marked: loading refuses them.
+    Inspect(PluginInspectArgs),
+
+    /// Create a buildable Rust plugin project that uses brickship's plugin SDK.
+    ///
+    /// Writes `Cargo.toml`, `src/lib.rs` (a working example of the kind), `fixtures/input.json`
+    /// and a README. Inside a brickship checkout the SDK is used by path (`plugins/sdk`);
+    /// elsewhere pass `--sdk`, or the project depends on the SDK from git. Build it with
+    /// `cargo build --target wasm32-wasip2 --release`, then `brickship plugin test` it.
+    New(PluginNewArgs),
+
+    /// Run one call of a plugin on a JSON fixture and print the result.
+    ///
+    /// The fixture holds what the call takes, in the contract's JSON shape (`brickship plugin
+    /// inspect` and `wit/types.wit` describe it), plus an optional `config` that is checked with
+    /// `validate-config` first and given as the plugin's configuration: for a strategy
+    /// `{"deployment": {...}, "state": null, "outcomes": []}` (calls `step`), for a gate a gate
+    /// input `{"deployment": {...}, "point": "pre-deploy", "cost": null, "evidence": []}` (calls
+    /// `evaluate`), for a notifier an event `{"kind": "succeeded", "deployment": {...},
+    /// "message": "..."}` (calls `render`). Missing deployment fields get test values. The call
+    /// runs in the same sandbox, with the same limits, as in a deploy.
+    ///
+    /// Exit codes: 0 the call returned (a strategy's or notifier's result, a gate's pass, warn or
+    /// inconclusive), 2 bad fixture or refused config, 3 the gate said fail, 4 the plugin crashed,
+    /// timed out or returned invalid output.
+    Test(PluginTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginListArgs {
+    /// The project whose plugins to list; found from the current folder upward when omitted.
+    #[arg(long, env = env_vars::PROJECT)]
+    pub project: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginInspectArgs {
+    /// A built-in name or a path to a `.wasm` component (optionally `@sha256:<hex>`).
+    pub plugin: String,
+}
+
+/// The kind of plugin to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PluginKindArg {
+    /// A rollout strategy (a step function returning actions).
+    Strategy,
+    /// A quality gate (returns a verdict).
+    Gate,
+    /// A notifier (renders events into HTTP requests or emails).
+    Notifier,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginNewArgs {
+    /// What kind of plugin.
+    #[arg(value_enum)]
+    pub kind: PluginKindArg,
+
+    /// Its name: lowercase letters, digits and `-` (e.g. `max-tasks`).
+    pub name: String,
+
+    /// The folder to create; `./<NAME>` when omitted. It must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The SDK to depend on by path: `plugins/sdk` of a brickship checkout; found from the
+    /// current folder upward when omitted.
+    #[arg(long, value_name = "PATH", env = env_vars::PLUGIN_SDK)]
+    pub sdk: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginTestArgs {
+    /// A built-in name or a path to a `.wasm` component (optionally `@sha256:<hex>`).
+    pub plugin: String,
+
+    /// The JSON fixture to call the plugin with (see the command's help).
+    #[arg(long, short, value_name = "FILE")]
+    pub input: PathBuf,
 }

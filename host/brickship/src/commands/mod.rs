@@ -1,6 +1,7 @@
 //! One module per command; each converts its raw arguments into settings and runs.
 
 mod pipeline;
+mod plugin;
 mod workspace;
 
 use std::process::ExitCode;
@@ -26,5 +27,6 @@ pub fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<ExitCode>
         Command::Abort(args) => pipeline::control(args, ControlCommand::Abort, None, false, printer),
         Command::Approve(args) => pipeline::control(args.target, ControlCommand::Approve, args.comment, args.no_resume, printer),
         Command::Workspace(WorkspaceCommand::Serve(args)) => workspace::serve(args, printer),
+        Command::Plugin(command) => plugin::dispatch(command, printer),
     }
 }
