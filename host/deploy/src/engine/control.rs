@@ -30,8 +30,8 @@ use super::journal::{Approval, DeploymentRecord, EventKind, Index, Journal, Stat
 use super::lock::{self, LockInfo};
 use super::report::{Report, ReportStatus, RollbackReport};
 use super::run::{
-    ControlCommand, DeployOutcome, Drive, EngineEvent, Execution, LoadedStrategy, Phases, Reporter, Start,
-    Target, execute, finish_report, load_pipeline, restore_snapshot, runtime,
+    ControlCommand, DeployOutcome, Drive, EngineEvent, Execution, LoadedStrategy, Phases, Reporter, SWAP_BACK, Start,
+    StepFunction, SwapBack, Target, execute, finish_report, load_pipeline, restore_snapshot, runtime,
 };
 use super::sync::{self as code_sync};
 use super::{EngineError, WorkspaceChoice, connect, now_ms};
@@ -234,10 +234,19 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
 
     let strategy_name = record.manifest.strategy.clone();
     let strategy_config = record.manifest.options.get("strategy_config").cloned().unwrap_or_else(|| json!({}));
-    let reference: PluginRef = strategy_name.parse().map_err(|source| EngineError::plugin(strategy_name.clone(), source))?;
-    let handle = runtime()?
-        .load_strategy(&reference.resolve_against(&p.project.root))
-        .map_err(|source| EngineError::plugin(strategy_name.clone(), source))?;
+    let handle: Box<dyn StepFunction> = if strategy_name == SWAP_BACK {
+        Box::new(SwapBack::from_config(&strategy_config).ok_or_else(|| EngineError::CorruptState {
+            path: location.record_path(&id),
+            message: "the swap-back configuration is incomplete".into(),
+        })?)
+    } else {
+        let reference: PluginRef = strategy_name.parse().map_err(|source| EngineError::plugin(strategy_name.clone(), source))?;
+        Box::new(
+            runtime()?
+                .load_strategy(&reference.resolve_against(&p.project.root))
+                .map_err(|source| EngineError::plugin(strategy_name.clone(), source))?,
+        )
+    };
     let strategy = LoadedStrategy { name: strategy_name.clone(), handle, config: strategy_config.clone() };
 
     let mut report = Report::new(&id, record.manifest.kind, &p, &strategy_name, now_ms());
@@ -272,7 +281,7 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
         deployment_id: id.clone(),
         pipeline: record.manifest.pipeline.clone(),
         environment: record.manifest.environment.clone(),
-        live_job_id: record.snapshot.job_id,
+        live_job_id: SwapBack::from_config(&strategy_config).map(|s| s.blue).or(record.snapshot.job_id),
         created_jobs: record.created_jobs.clone(),
         started_runs: record.started_runs.clone(),
     };

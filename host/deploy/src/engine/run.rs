@@ -365,8 +365,120 @@ pub(crate) fn runtime() -> Result<&'static PluginRuntime, EngineError> {
 /// The strategy and its configuration for a deploy.
 pub(crate) struct LoadedStrategy {
     pub name: String,
-    pub handle: plugin_host::Strategy,
+    pub handle: Box<dyn StepFunction>,
     pub config: Value,
+}
+
+/// A strategy's step function: a plugin component, or one of the host's own (the blue-green
+/// swap back of a rollback).
+pub(crate) trait StepFunction: Send + Sync {
+    fn step(&self, deployment: &plugin_host::types::Deployment, state: Option<&str>, outcomes: &[Outcome]) -> Result<StepResult, plugin_host::Error>;
+}
+
+impl StepFunction for plugin_host::Strategy {
+    fn step(&self, deployment: &plugin_host::types::Deployment, state: Option<&str>, outcomes: &[Outcome]) -> Result<StepResult, plugin_host::Error> {
+        plugin_host::Strategy::step(self, deployment, state, outcomes)
+    }
+}
+
+/// The host's own strategy for rolling a blue-green deployment back within its bake window: the
+/// previous version (blue) is still there, paused, so the rollback is a swap back in three
+/// mutating calls, ordered so a job always holds the name: green steps aside (renamed
+/// `<name>-green`, schedule paused), blue takes the name back with exactly the settings it had,
+/// green is deleted.
+pub(crate) struct SwapBack {
+    pub green: i64,
+    pub blue: i64,
+    /// Green's settings, renamed and paused.
+    pub green_aside: Value,
+    /// The settings blue gets back (the restored deployment's).
+    pub blue_settings: Value,
+}
+
+/// Name of [`SwapBack`] in the journal.
+pub(crate) const SWAP_BACK: &str = "swap-back";
+
+impl SwapBack {
+    fn config(&self) -> Value {
+        json!({"green": self.green, "blue": self.blue, "green_aside": self.green_aside, "blue_settings": self.blue_settings})
+    }
+
+    /// Rebuilds it from its journaled configuration (for `brickship resume`).
+    pub(crate) fn from_config(config: &Value) -> Option<Self> {
+        Some(Self {
+            green: config.get("green")?.as_i64()?,
+            blue: config.get("blue")?.as_i64()?,
+            green_aside: config.get("green_aside")?.clone(),
+            blue_settings: config.get("blue_settings")?.clone(),
+        })
+    }
+}
+
+impl StepFunction for SwapBack {
+    fn step(&self, _: &plugin_host::types::Deployment, state: Option<&str>, outcomes: &[Outcome]) -> Result<StepResult, plugin_host::Error> {
+        use plugin_host::types::{ActionKind, JobRef};
+        if state.is_none() {
+            let actions = vec![
+                Action { id: "demote-green".into(), kind: ActionKind::ResetJob { job: JobRef::Id { job_id: self.green }, settings: self.green_aside.clone() } },
+                Action { id: "restore-blue".into(), kind: ActionKind::ResetJob { job: JobRef::Id { job_id: self.blue }, settings: self.blue_settings.clone() } },
+                Action { id: "delete-green".into(), kind: ActionKind::DeleteJob { job: JobRef::Id { job_id: self.green } } },
+            ];
+            return Ok(StepResult {
+                actions,
+                state: "swapping".into(),
+                phase: Phase::Running,
+                message: format!("swapping back: blue (job {}) takes the name again, green (job {}) goes", self.blue, self.green),
+            });
+        }
+        let failure = outcomes.iter().find(|o| !matches!(o.kind, OutcomeKind::Done)).map(|o| format!("`{}`: {:?}", o.action_id, o.kind));
+        Ok(StepResult {
+            actions: vec![],
+            state: "swapped".into(),
+            phase: if failure.is_some() { Phase::Failed } else { Phase::Succeeded },
+            message: failure.unwrap_or_else(|| format!("swapped back to job {}", self.blue)),
+        })
+    }
+}
+
+/// Sets the pause status of every schedule, trigger and continuous block.
+fn with_pause(mut settings: Value, status: &str) -> Value {
+    for field in ["schedule", "trigger", "continuous"] {
+        if let Some(block) = settings.get_mut(field).and_then(Value::as_object_mut) {
+            block.insert("pause_status".into(), json!(status));
+        }
+    }
+    settings
+}
+
+/// When the current deployment is a blue-green swap still inside its bake window and the
+/// rollback restores the version its blue job holds, the swap back that rolls it back.
+async fn swap_back_plan(client: &Client, journal: &Journal<'_>, index: &Index, target: &RollbackTarget, live: &Live) -> Result<Option<SwapBack>, EngineError> {
+    let Some(current) = index.deployments.iter().rev().find(|e| e.status == Status::Succeeded) else { return Ok(None) };
+    if current.kind != DeploymentKind::Deploy || current.strategy != "blue-green" || index.unfinished().next().is_some() {
+        return Ok(None);
+    }
+    let Some(record) = journal.record(&current.deployment_id).await? else { return Ok(None) };
+    let Some(state) = record.strategy_state.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()) else { return Ok(None) };
+    let blue = &state["blue"];
+    let (Some(blue_id), Some(expires)) = (blue["job_id"].as_i64(), blue["expires_ms"].as_i64()) else { return Ok(None) };
+    let green_id = state["live_job_id"].as_i64();
+    // Blue holds the version before the current deployment: the swap back is right only when the
+    // rollback undoes exactly the current deployment.
+    let restores_blue = blue["deployment_id"].as_str().is_none_or(|id| id == current.deployment_id)
+        && target.undo == [current.deployment_id.clone()];
+    if state["variant"] != "swap" || now_ms() >= expires || green_id != live.job_id || !restores_blue {
+        return Ok(None);
+    }
+    match client.get_job(blue_id).await {
+        Ok(_) => {}
+        Err(err) if err.is_not_found() => return Ok(None),
+        Err(source) => return Err(EngineError::workspace(format!("read the blue job {blue_id}"), source)),
+    }
+    let (Some(green), Some(live_settings)) = (green_id, live.settings.clone()) else { return Ok(None) };
+    let name = target.settings.get("name").and_then(Value::as_str).unwrap_or_default();
+    let mut green_aside = with_pause(live_settings, "PAUSED");
+    green_aside["name"] = json!(format!("{name}-green"));
+    Ok(Some(SwapBack { green, blue: blue_id, green_aside, blue_settings: target.settings.clone() }))
 }
 
 fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result<LoadedStrategy, EngineError> {
@@ -405,6 +517,13 @@ fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result
             config["wait_timeout_seconds"] = json!(timeout.as_secs().max(1));
         }
     }
+    if pipeline.environment.approval_before_promotion {
+        match configured.as_str() {
+            "blue-green" => config["require_approval_before_swap"] = json!(true),
+            "canary" => config["require_approval_before_promotion"] = json!(true),
+            _ => {}
+        }
+    }
     if let Some(percentage) = request.canary_percentage {
         if configured != "canary" {
             return Err(EngineError::Usage(format!(
@@ -423,7 +542,32 @@ fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result
     handle
         .validate_config(&config)
         .map_err(|source| EngineError::plugin(configured.clone(), source))?;
-    Ok(LoadedStrategy { name: configured, handle, config })
+    Ok(LoadedStrategy { name: configured, handle: Box::new(handle), config })
+}
+
+/// The strategy's configuration plus `previous`: for blue-green, the final state of the most
+/// recent successful blue-green deployment (it names the blue job kept for the bake window), so
+/// the new deployment can delete that blue when its window has passed. A rollback after it means
+/// its blue was swapped back in: nothing is passed then.
+async fn with_previous(journal: &Journal<'_>, index: &Index, strategy: &LoadedStrategy) -> Result<Value, EngineError> {
+    let mut config = strategy.config.clone();
+    if strategy.name != "blue-green" {
+        return Ok(config);
+    }
+    let previous = index
+        .deployments
+        .iter()
+        .rev()
+        .filter(|e| e.status == Status::Succeeded)
+        .take_while(|e| e.kind == DeploymentKind::Deploy)
+        .find(|e| e.strategy == "blue-green");
+    if let Some(entry) = previous
+        && let Some(record) = journal.record(&entry.deployment_id).await?
+        && let Some(state) = record.strategy_state.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
+        config["previous"] = json!({"strategy": "blue-green", "deployment-id": entry.deployment_id, "state": state});
+    }
+    Ok(config)
 }
 
 fn plugin_plan(plan: &Plan) -> plugin_host::types::Plan {
@@ -634,7 +778,7 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         live: live.settings.clone(),
         live_job_id: live.job_id,
         plan: plugin_plan(&plan),
-        config: strategy.config.clone(),
+        config: with_previous(&journal, &live.index, &strategy).await?,
         now_ms: now_ms() as u64,
     };
     let mut report = Report::new(&deployment_id, DeploymentKind::Deploy, p, &strategy.name, started_at_ms);
@@ -686,7 +830,7 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
     let superseded = supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, false).await?;
     let options = json!({
         "strategy": strategy.name,
-        "strategy_config": strategy.config,
+        "strategy_config": deployment.config,
         "validate": request.validate.or(p.deploy.validate).unwrap_or(true),
         "rollback_on_failure": request.rollback_on_failure.or(p.deploy.rollback_on_failure).unwrap_or(true),
         "monitoring": p.monitoring_enabled,
@@ -988,7 +1132,7 @@ enum Driven {
 
 /// True for outcomes that stop the rest of a step.
 fn stops_step(outcome: &Outcome) -> bool {
-    matches!(outcome.kind, OutcomeKind::Failed { .. } | OutcomeKind::TimedOut { .. } | OutcomeKind::Rejected { .. })
+    outcome.kind.stops_step()
 }
 
 /// Approvals asked of the strategy (`request-approval`): granted up front by `--approve`, asked
@@ -1526,7 +1670,7 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         .map_err(|source| EngineError::workspace("read the current user", source))?
         .user_name
         .unwrap_or_else(|| "unknown".into());
-    let mut report = Report::new(&deployment_id, DeploymentKind::Rollback, p, "direct", started_at_ms);
+    let mut report = Report::new(&deployment_id, DeploymentKind::Rollback, p, "rollback", started_at_ms);
     report.workspace = client.base_url().to_owned();
     report.user = user.clone();
     report.plan = plan.to_json();
@@ -1574,13 +1718,29 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         },
         Desired { settings: desired_settings.clone(), acl: desired_acl.clone() },
     );
-    let strategy = LoadedStrategy {
-        name: "direct".into(),
-        handle: runtime()?
-            .load_strategy(&PluginRef::builtin("direct"))
-            .map_err(|source| EngineError::plugin("direct", source))?,
-        config: json!({ "active_runs": "wait" }),
+    // Within a blue-green bake window the rollback is a swap back to the kept blue job;
+    // otherwise the restored settings are applied in place (the direct strategy).
+    let swap = swap_back_plan(client, &journal, &index, &target, &live).await?;
+    let swap_blue = swap.as_ref().map(|s| s.blue);
+    let strategy = match swap {
+        Some(swap) => {
+            reporter.event(EngineEvent::Note { message: &format!("within the bake window: swapping back to blue job {}", swap.blue) });
+            let config = swap.config();
+            LoadedStrategy { name: SWAP_BACK.into(), handle: Box::new(swap), config }
+        }
+        None => LoadedStrategy {
+            name: "direct".into(),
+            handle: Box::new(
+                runtime()?
+                    .load_strategy(&PluginRef::builtin("direct"))
+                    .map_err(|source| EngineError::plugin("direct", source))?,
+            ),
+            config: json!({ "active_runs": "wait" }),
+        },
     };
+    let mut record = record;
+    record.manifest.strategy = strategy.name.clone();
+    record.manifest.options = json!({"strategy_config": strategy.config, "rollback_on_failure": true});
     let deployment = plugin_host::types::Deployment {
         id: deployment_id.clone(),
         pipeline: p.pipeline.clone(),
@@ -1628,7 +1788,8 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         deployment_id: deployment_id.clone(),
         pipeline: p.pipeline.clone(),
         environment: p.environment.name.clone(),
-        live_job_id: live.job_id,
+        // After a swap back the job holding the name is blue.
+        live_job_id: swap_blue.or(live.job_id),
         ..ExecContext::default()
     };
     let drive = Drive {
