@@ -362,7 +362,7 @@ fn test(args: PluginTestArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let deployment = obj.entry("deployment").or_insert_with(|| json!({}));
     complete_deployment(deployment, &config)?;
 
-    let started = Instant::now();
+    let call_ms: f64;
     let (function, result, refused) = match kind {
         PluginKind::Strategy => {
             let handle = rt.load_strategy(&r).map_err(|e| plugin_error(&name, e))?;
@@ -375,9 +375,11 @@ fn test(args: PluginTestArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             let state = obj.remove("state").and_then(|s| s.as_str().map(str::to_owned));
             let outcomes: Vec<Outcome> =
                 from_fixture(obj.remove("outcomes").unwrap_or(json!([])), "list of outcomes")?;
+            let started = Instant::now();
             let result = handle
                 .step(&d, state.as_deref(), &outcomes)
                 .map_err(|e| plugin_error(&name, e))?;
+            call_ms = started.elapsed().as_secs_f64() * 1000.0;
             ("step", serde_json::to_value(result)?, false)
         }
         PluginKind::Gate => {
@@ -390,7 +392,9 @@ fn test(args: PluginTestArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             obj.entry("point").or_insert(json!("pre-deploy"));
             obj.entry("evidence").or_insert(json!([]));
             let input: GateInput = from_fixture(fixture, "gate input")?;
+            let started = Instant::now();
             let verdict = handle.evaluate(&input).map_err(|e| plugin_error(&name, e))?;
+            call_ms = started.elapsed().as_secs_f64() * 1000.0;
             let refused = verdict.decision == Decision::Fail;
             ("evaluate", serde_json::to_value(verdict)?, refused)
         }
@@ -413,11 +417,13 @@ fn test(args: PluginTestArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
                 obj.entry(key).or_insert(value);
             }
             let event: Event = from_fixture(fixture, "event")?;
+            let started = Instant::now();
             let messages = handle.render(&event).map_err(|e| plugin_error(&name, e))?;
+            call_ms = started.elapsed().as_secs_f64() * 1000.0;
             ("render", serde_json::to_value(messages)?, false)
         }
     };
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let duration_ms = call_ms;
 
     if printer.is_json() {
         printer.json(&json!({
