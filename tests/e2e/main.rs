@@ -3,6 +3,7 @@
 
 mod deploy;
 mod faults;
+mod plugins;
 mod recovery;
 mod rollouts;
 mod sdk_compat;
