@@ -43,6 +43,23 @@ pub struct CostOptions {
     pub sla: Option<Duration>,
 }
 
+impl CostOptions {
+    /// The options of a deploy: the project's `cost:` section and the environment's SLA.
+    pub fn for_pipeline(
+        pipeline: &crate::project::RenderedPipeline,
+        settings: &super::plugin_config::PluginSettings,
+    ) -> Self {
+        CostOptions {
+            pricing: settings.cost.clone(),
+            sla: pipeline
+                .environment
+                .monitoring
+                .sla_seconds
+                .map(Duration::from_secs),
+        }
+    }
+}
+
 /// DBU per node-hour of well-known node types (jobs compute, list rates, approximate).
 const DBU_RATES: &[(&str, f64)] = &[
     // AWS
@@ -586,6 +603,23 @@ mod tests {
         assert_eq!(e.dbu_per_run, 12.0); // (2 + 2 x 2) x 2 h
         assert_eq!(e.runs_per_month, 0.0, "unscheduled");
         assert_eq!(e.per_month, 0.0);
+    }
+
+    #[test]
+    fn the_example_project_is_priced_with_its_environment_sla() {
+        use crate::engine::plugin_config::PluginSettings;
+        use crate::project::{LoadRequest, load};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/customer-360");
+        let env = |_: &str| None;
+        let mut request = LoadRequest::new(&root, "customer-360-pipeline", "prod");
+        request.env = &env;
+        let p = load(&request).pipeline.expect("the example renders");
+        let (settings, _) = PluginSettings::load(&p, &env, false).expect("no plugin config");
+        let options = CostOptions::for_pipeline(&p, &settings);
+        assert_eq!(options.sla, Some(Duration::from_secs(3 * 3600)));
+        let e = estimate(&p.settings, &options).expect("priced");
+        assert_eq!(e.runs_per_month, 30.0);
+        assert!(e.per_month > 0.0 && e.basis.contains("i3.2xlarge"), "{e:?}");
     }
 
     #[test]
