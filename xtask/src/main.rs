@@ -33,8 +33,9 @@ fn main() -> anyhow::Result<()> {
             demo(&root, &rest)
         }
         "bench" => {
+            let (workspace, deploy, extra) = bench_selection(&rest)?;
             setup(&root)?;
-            bench(&root, &rest)
+            bench(&root, workspace, deploy, extra)
         }
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <setup|test|demo|bench> [args]");
@@ -174,18 +175,22 @@ fn demo(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     run(&mut cmd)
 }
 
-/// `bench [workspace|deploy|all] [args]`: builds the release binary, then runs the benchmarks.
-fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
+/// `[workspace|deploy|all] [args]` -> (run workspace, run deploy, args for the deploy script).
+fn bench_selection(args: &[String]) -> anyhow::Result<(bool, bool, &[String])> {
     let (which, extra) = match args.split_first() {
         Some((first, rest)) => (first.as_str(), rest),
         None => ("all", args),
     };
-    let (workspace, deploy) = match which {
-        "workspace" => (true, false),
-        "deploy" => (false, true),
-        "all" => (true, true),
+    match which {
+        "workspace" => Ok((true, false, extra)),
+        "deploy" => Ok((false, true, extra)),
+        "all" => Ok((true, true, extra)),
         other => bail!("unknown benchmark `{other}`: use workspace, deploy or all"),
-    };
+    }
+}
+
+/// Builds the release binary, then runs the selected benchmarks.
+fn bench(root: &Path, workspace: bool, deploy: bool, extra: &[String]) -> anyhow::Result<()> {
     // Measurements use the optimised binary; `cargo bench` builds into the same target/release.
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "brickship"])
