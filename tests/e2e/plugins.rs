@@ -417,7 +417,7 @@ async fn a_custom_python_gate_refuses_a_deploy_that_breaks_its_rule_with_exit_3(
     std::fs::write(
         project.path().join("brickship.yaml"),
         format!(
-            "{text}\ngates:\n  data-contract:\n    plugin: plugins/data_contract.wasm\n    mode: enforce\n"
+            "{text}\ngates:\n  data-contract:\n    plugin: plugins/data_contract.wasm\n    mode: enforce\n    config: {{parameter: [target_catalog, catalog]}}\n"
         ),
     )
     .unwrap();

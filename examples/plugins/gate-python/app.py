@@ -24,11 +24,11 @@ class Gate(exports.Gate):
             kind=t.PluginKind.GATE,
             contract="0.1.0",
             description=(
-                "Every notebook task must pass `target_catalog` (configurable), and it must be "
-                "the catalog of the environment being deployed."
+                "Every notebook task must pass `target_catalog` (or the configured parameter "
+                "names), and it must be the catalog of the environment being deployed."
             ),
             config_schema=None,
-            config_example='{"parameter": "target_catalog", "catalogs": {"prod": "prod"}}',
+            config_example='{"parameter": ["target_catalog", "catalog"], "catalogs": {"prod": "prod"}}',
         )
 
     def validate_config(self, config: str) -> None:

@@ -1,9 +1,9 @@
 """The data-contract rule, in plain Python (no WebAssembly imports), so it is unit-testable.
 
 Every notebook task must pass the catalog it writes to as a parameter (``target_catalog`` by
-default), and it must be the catalog of the environment being deployed: a dev deploy writing
-to the prod catalog, or a task that forgot the parameter and falls back to a default, breaks
-the data contract.
+default, or the first of several accepted names), and it must be the catalog of the
+environment being deployed: a dev deploy writing to the prod catalog, or a task that forgot the
+parameter and falls back to a default, breaks the data contract.
 """
 
 import json
@@ -24,6 +24,7 @@ def parse_config(text):
     """Parse and check the configuration (JSON text). Returns a dict with defaults applied.
 
     ``{"parameter": "target_catalog", "catalogs": {"prod": "main"}, "task_types": ["notebook_task"]}``:
+    ``parameter`` is a name or a list of accepted names (the first one a task passes counts);
     ``catalogs`` maps an environment to its catalog (default: the environment's own name).
     """
     try:
@@ -36,8 +37,9 @@ def parse_config(text):
     if unknown:
         raise ConfigError(f"/{unknown[0]}", f"unknown field `{unknown[0]}`; known: parameter, catalogs, task_types")
     parameter = config.get("parameter", DEFAULT_PARAMETER)
-    if not isinstance(parameter, str) or not parameter:
-        raise ConfigError("/parameter", "must be a non-empty string")
+    names = [parameter] if isinstance(parameter, str) else parameter
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError("/parameter", "must be a parameter name or a non-empty list of names")
     catalogs = config.get("catalogs", {})
     if not isinstance(catalogs, dict):
         raise ConfigError("/catalogs", "must map environment names to catalog names")
@@ -47,7 +49,7 @@ def parse_config(text):
     task_types = config.get("task_types", ["notebook_task"])
     if not isinstance(task_types, list) or not all(isinstance(t, str) for t in task_types):
         raise ConfigError("/task_types", "must be a list of task types such as notebook_task")
-    return {"parameter": parameter, "catalogs": catalogs, "task_types": task_types}
+    return {"parameters": names, "catalogs": catalogs, "task_types": task_types}
 
 
 def _parameters(task, task_type):
@@ -64,7 +66,7 @@ def check(settings, environment, config):
     Each finding is ``(code, message, json_pointer)``; any finding fails the gate.
     """
     expected = config["catalogs"].get(environment, environment)
-    parameter = config["parameter"]
+    names = config["parameters"]
     findings = []
     checked = 0
     for i, task in enumerate(settings.get("tasks") or []):
@@ -75,10 +77,11 @@ def check(settings, environment, config):
             checked += 1
             params, field = _parameters(task, task_type)
             where = f"/tasks/{i}/{task_type}/{field}"
-            if parameter not in params:
+            parameter = next((n for n in names if n in params), None)
+            if parameter is None:
                 findings.append((
                     "missing-catalog",
-                    f"task `{key}` does not pass `{parameter}`; pass `{parameter}: {expected}` for `{environment}`",
+                    f"task `{key}` does not pass `{names[0]}`; pass `{names[0]}: {expected}` for `{environment}`",
                     where,
                 ))
             elif params[parameter] != expected:

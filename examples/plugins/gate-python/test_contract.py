@@ -28,10 +28,24 @@ class ContractTest(unittest.TestCase):
         findings, _, _ = contract.check(job, "dev", contract.parse_config("{}"))
         self.assertEqual(findings[0][0], "missing-catalog")
 
+    def test_accepts_several_parameter_names(self):
+        job = {"tasks": [
+            {"task_key": "a", "notebook_task": {"notebook_path": "/a", "base_parameters": {"target_catalog": "dev"}}},
+            {"task_key": "b", "notebook_task": {"notebook_path": "/b", "base_parameters": {"catalog": "prod"}}},
+        ]}
+        only_target = contract.parse_config("{}")
+        self.assertEqual([f[0] for f in contract.check(job, "dev", only_target)[0]], ["missing-catalog"])
+        both = contract.parse_config('{"parameter": ["target_catalog", "catalog"]}')
+        findings = contract.check(job, "dev", both)[0]
+        self.assertEqual([(f[0], f[2]) for f in findings], [("wrong-catalog", "/tasks/1/notebook_task/base_parameters/catalog")])
+
     def test_checks_the_config(self):
         with self.assertRaises(contract.ConfigError) as e:
             contract.parse_config('{"catalogs": {"prod": ""}}')
         self.assertEqual(e.exception.path, "/catalogs/prod")
+        with self.assertRaises(contract.ConfigError) as e:
+            contract.parse_config('{"parameter": []}')
+        self.assertEqual(e.exception.path, "/parameter")
         with self.assertRaises(contract.ConfigError) as e:
             contract.parse_config('{"colour": "blue"}')
         self.assertEqual(e.exception.path, "/colour")
