@@ -46,7 +46,9 @@ const SECONDS: (&str, u64) = ("BRICKSHIP_BENCH_SECONDS", 5);
 const ROUNDS: (&str, u64) = ("BRICKSHIP_BENCH_ROUNDS", 5);
 /// Sequential client calls per latency round (`BRICKSHIP_BENCH_CLIENT_CALLS`).
 const CLIENT_CALLS: (&str, u64) = ("BRICKSHIP_BENCH_CLIENT_CALLS", 2000);
-/// Worker threads of the load generator's runtime (`BRICKSHIP_BENCH_LOADGEN_THREADS`).
+/// Worker threads of the load generator's runtime (`BRICKSHIP_BENCH_LOADGEN_THREADS`). One, because
+/// the generator shares 2 cores with the server: with two threads it took CPU from the server, which
+/// then served fewer `jobs/get` (38,000-54,000/s against 64,000/s in trials on the 2-core machine).
 const LOADGEN_THREADS: (&str, u64) = ("BRICKSHIP_BENCH_LOADGEN_THREADS", 1);
 
 const TOKEN: &str = "dapi-bench";
