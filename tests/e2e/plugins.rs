@@ -403,11 +403,9 @@ async fn a_python_gate_built_with_componentize_py_judges_through_plugin_test() {
     assert_eq!(fingerprint(&brickship_bin()), before, "brickship was not rebuilt");
 }
 
-/// Depends on the lead wiring `deploy::engine::gates` into the deploy's pre-deploy phase
-/// (`PluginSettings::load` + `Gates::load` + `Gates::evaluate(PreDeploy)`, exit code 3 on a
-/// refusal). Enable by removing the `ignore` once wired.
+/// A custom gate built outside the host changes a real deploy: enforced, it refuses with exit
+/// code 3 before any change; in monitor mode it only reports.
 #[tokio::test]
-#[ignore = "needs the deploy engine to run gates at pre-deploy (lead's wiring of engine::gates)"]
 async fn a_custom_python_gate_refuses_a_deploy_that_breaks_its_rule_with_exit_3() {
     let before = fingerprint(&brickship_bin());
     let examples = examples();

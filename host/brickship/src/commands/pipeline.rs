@@ -170,6 +170,12 @@ impl Reporter for CliReporter<'_> {
                 };
                 printer.info(format!("  {mark} {}{detail} ({} ms)", describe_action(&action.kind), duration.as_millis()));
             }
+            EngineEvent::Gates { point, decision, rendered } => {
+                printer.event(&json!({"event": "gates", "point": point, "decision": decision, "report": rendered}));
+                printer.progress_done();
+                printer.info(format!("  gates at {point}: {decision}"));
+                printer.info(indent(rendered.trim_end()));
+            }
             EngineEvent::Waiting { message } => {
                 printer.event(&json!({"event": "waiting", "message": message}));
                 printer.progress(message.to_owned());

@@ -26,6 +26,7 @@ use plugin_host::types::{Outcome, Phase};
 use serde_json::{Value, json};
 
 use super::executor::ExecContext;
+use super::extensions::Extensions;
 use super::journal::{Approval, DeploymentRecord, EventKind, Index, Journal, StateLocation, Status};
 use super::lock::{self, LockInfo};
 use super::report::{Report, ReportStatus, RollbackReport};
@@ -150,6 +151,7 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
     let phases = Phases::new();
     let located = locate(request, env, reporter).await?;
     let Located { pipeline: p, client, location, mut record, index } = located;
+    let (extensions, _) = Extensions::load(&p, env, false, request.command != ControlCommand::Abort)?;
     let client = &client;
     let id = request.deployment_id.clone();
     let user = client
@@ -354,8 +356,13 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
         approval_expiry: p.environment.approval_expiry,
         start,
         ctx,
+        extensions: &extensions,
     };
-    let result = execute(&mut exec, &strategy, drive, guard).await?;
+    let result = execute(&mut exec, &strategy, drive, guard).await;
+    let (gates, deliveries) = extensions.take_records();
+    report.gates = gates;
+    report.notifications = deliveries;
+    let result = result?;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     report.status = result.status;

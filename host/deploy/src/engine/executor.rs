@@ -148,6 +148,11 @@ pub trait Approver: Send + Sync {
 /// Compares a job's live settings with expected ones (both normalised by the planner).
 pub type Verifier = dyn Fn(&Value, &Value) -> Vec<Difference> + Send + Sync;
 
+/// Answers a strategy's `gate-check`: the environment's gates for that point over the evidence.
+pub trait GateChecker: Send + Sync {
+    fn check(&self, point: plugin_host::types::GatePoint, evidence: &[RunSummary]) -> plugin_host::types::Verdict;
+}
+
 /// The result of performing one action.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Performed {
@@ -163,6 +168,7 @@ pub struct Executor<'a> {
     pub verifier: &'a Verifier,
     pub observer: &'a dyn Observer,
     pub approver: &'a dyn Approver,
+    pub gates: &'a dyn GateChecker,
     /// How often waits poll the workspace.
     pub poll: Duration,
 }
@@ -363,9 +369,15 @@ impl Executor<'_> {
                 let live_settings = live.get("settings").cloned().unwrap_or(Value::Null);
                 OutcomeKind::Verified { differences: (self.verifier)(settings, &live_settings) }
             }
-            // Placeholder until the engine runs gates for strategies (see `wit/types.wit` `gate-check`).
-            ActionKind::GateCheck { point, .. } => {
-                return Err(fail("unsupported-action", &format!("this brickship build cannot run `{point}` gate checks for a strategy yet; set `gates: false` in the strategy's config"), false));
+            ActionKind::GateCheck { point, evidence } => {
+                // The evidence: the runs named, as they are now.
+                let mut runs = Vec::with_capacity(evidence.len());
+                for run in evidence {
+                    let run_id = ctx.run_id(run)?;
+                    let run = client.get_run(run_id).await.map_err(|e| api_failure(&e))?;
+                    runs.push(summarize(&run));
+                }
+                OutcomeKind::GateVerdict { verdict: self.gates.check(*point, &runs) }
             }
         };
         Ok(Some(kind))

@@ -25,6 +25,7 @@ pub mod connect;
 pub mod cost;
 pub mod control;
 pub mod executor;
+pub mod extensions;
 pub mod gates;
 pub mod journal;
 pub mod lock;
@@ -75,6 +76,9 @@ pub enum EngineError {
     /// Approval required and not given.
     #[error("{0}")]
     ApprovalRefused(String),
+    /// An enforcing gate refused the deployment before it changed anything.
+    #[error("{0}")]
+    GateRefused(String),
     /// A plugin could not be loaded or failed.
     #[error("plugin `{plugin}`: {source}")]
     Plugin {
@@ -124,7 +128,7 @@ impl EngineError {
         match self {
             EngineError::Invalid { .. } | EngineError::Usage(_) => 2,
             EngineError::Connect { source, .. } if source.is_config() => 2,
-            EngineError::ApprovalRefused(_) => 3,
+            EngineError::ApprovalRefused(_) | EngineError::GateRefused(_) => 3,
             EngineError::Plugin { source, .. } => match **source {
                 plugin_host::Error::Config { .. } | plugin_host::Error::NotFound { .. } | plugin_host::Error::DigestMismatch { .. } => 2,
                 _ => 4,

@@ -122,6 +122,10 @@ pub struct Report {
     /// Why the deployment paused and how to continue it, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<String>,
+    /// Every gate report (pre-deploy, strategy gate checks, post-deploy), secrets redacted.
+    pub gates: Vec<Value>,
+    /// Every notification delivery (target host only, secrets redacted).
+    pub notifications: Vec<Value>,
     pub api_call_count: usize,
     pub mutating_call_count: usize,
     pub api_calls: Vec<CallReport>,
@@ -155,6 +159,8 @@ impl Report {
             monitoring_file: None,
             error: None,
             paused: None,
+            gates: Vec::new(),
+            notifications: Vec::new(),
             api_call_count: 0,
             mutating_call_count: 0,
             api_calls: Vec::new(),

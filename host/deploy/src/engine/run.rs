@@ -11,12 +11,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use databricks::Client;
-use plugin_host::types::{Action, Outcome, OutcomeKind, Phase, StepResult};
+use plugin_host::types::{Action, EventKind as EventKind2, GatePoint, Outcome, OutcomeKind, Phase, StepResult};
 use plugin_host::{PluginRef, PluginRuntime};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::executor::{ApprovalDecision, Approver, BoxFuture, ExecContext, Executor, MANAGED_TAGS, Observer, Performed};
+use super::extensions::{DeploymentGates, Extensions};
 use super::journal::{
     Approval, DeploymentKind, DeploymentRecord, Desired, EventKind, Index, IndexEntry, Journal, Manifest, PendingApproval,
     Snapshot, StateLocation, Status,
@@ -112,6 +113,8 @@ pub enum EngineEvent<'a> {
     Action { step: u32, action: &'a Action, dry_run: bool },
     /// An action finished.
     Outcome { step: u32, action: &'a Action, outcome: &'a Outcome, duration: Duration },
+    /// Gates answered at a point.
+    Gates { point: &'a str, decision: &'a str, rendered: &'a str },
     /// Something is being waited for.
     Waiting { message: &'a str },
     /// Worth saying.
@@ -300,8 +303,11 @@ pub async fn validate(target: &Target, offline: bool, env: EnvLookup<'_>, report
         return Ok(warnings);
     }
     let prepared = prepare(target, env, None, reporter).await?;
+    let (_, mut plugin_warnings) = Extensions::load(&prepared.pipeline, env, target.strict, true)?;
     validate_workspace(&prepared, reporter).await?;
-    Ok(prepared.warnings)
+    let mut warnings = prepared.warnings;
+    warnings.extend(std::mem::replace(&mut plugin_warnings, Diagnostics::new(false)));
+    Ok(warnings)
 }
 
 /// What `brickship plan` shows.
@@ -745,6 +751,11 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         validate_workspace(&prepared, reporter).await?;
     }
     let strategy = load_strategy(p, request)?;
+    // Gates and notifiers: loaded, their configurations checked, before any change.
+    let (extensions, plugin_warnings) = Extensions::load(p, env, request.target.strict, true)?;
+    if !plugin_warnings.is_empty() {
+        reporter.event(EngineEvent::Findings(&plugin_warnings));
+    }
 
     let since = phases.begin(reporter, "plan", None);
     let journal = Journal::new(client, prepared.location.clone());
@@ -790,6 +801,28 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
     report.findings = prepared.warnings.to_json();
     report.job_id = live.job_id;
 
+    // Pre-deploy gates, before anything changes (a dry run shows what they would say).
+    if !unchanged || request.dry_run {
+        let gate_report = extensions.evaluate(GatePoint::PreDeploy, &deployment, &[]);
+        if let Some(gate_report) = gate_report {
+            let gate_report = gate_report.check()?;
+            let rendered = extensions.redact(&gate_report.render());
+            reporter.event(EngineEvent::Gates { point: "pre-deploy", decision: gate_decision(gate_report.decision), rendered: &rendered });
+            if gate_report.refuses() {
+                let message = gate_report.refusal_message();
+                extensions
+                    .notify(EventKind2::GateFailed, &deployment, &strategy.name, &message, gate_report.findings(), live.job_id, None)
+                    .await;
+                let (gates, deliveries) = extensions.take_records();
+                report.gates = gates;
+                report.notifications = deliveries;
+                report.status = ReportStatus::Failed;
+                report.error = Some(message.clone());
+                let _ = finish_report(report, &phases, client, &p.project.root, None);
+                return Err(EngineError::GateRefused(format!("{message}; nothing was changed")));
+            }
+        }
+    }
     if request.dry_run {
         let first = strategy
             .handle
@@ -922,8 +955,12 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         approval_expiry: p.environment.approval_expiry,
         start: Start::Fresh,
         ctx,
+        extensions: &extensions,
     };
     let result = execute(&mut exec, &strategy, drive, guard).await;
+    let (gates, deliveries) = extensions.take_records();
+    report.gates = gates;
+    report.notifications = deliveries;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     match result {
@@ -1046,6 +1083,7 @@ pub(crate) struct Drive<'a> {
     pub approval_expiry: Option<Duration>,
     pub start: Start,
     pub ctx: ExecContext,
+    pub extensions: &'a Extensions,
 }
 
 /// The mutating half: journal, upload, strategy loop, verify, run, record, unlock (or park).
@@ -1061,6 +1099,8 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
         exec.save_index().await?;
         exec.save().await?;
         exec.phases.end(reporter, "journal", since, true, None);
+        let message = format!("deploying `{}` to `{}` with `{}`", drive.deployment.pipeline, drive.deployment.environment, strategy.name);
+        drive.extensions.notify(EventKind2::Started, &drive.deployment, &strategy.name, &message, vec![], drive.deployment.live_job_id, None).await;
     } else {
         exec.record.status = Status::InProgress;
         exec.record.pending_approval = None;
@@ -1105,6 +1145,14 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
             }
         }
     };
+    let (kind, message) = match status {
+        ReportStatus::Succeeded => (EventKind2::Succeeded, format!("deployed job {}", exec.record.job_id.unwrap_or_default())),
+        ReportStatus::Paused => (EventKind2::PausedForApproval, paused.clone().unwrap_or_default()),
+        ReportStatus::RolledBack => (EventKind2::RolledBack, exec.record.error.clone().unwrap_or_default()),
+        _ => (EventKind2::Failed, exec.record.error.clone().unwrap_or_default()),
+    };
+    let job_url = run.as_ref().and_then(|r| r["url"].as_str().map(str::to_owned));
+    drive.extensions.notify(kind, &drive.deployment, &strategy.name, &message, vec![], exec.record.job_id, job_url).await;
     let since = exec.phases.begin(reporter, "record", None);
     if status != ReportStatus::Paused {
         exec.record.finished_at_ms = Some(now_ms());
@@ -1128,6 +1176,11 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
 enum Driven {
     Done { job_id: i64, run: Option<Value> },
     Paused { message: String },
+}
+
+/// `pass`, `warn`, `fail`, `inconclusive`.
+fn gate_decision(decision: plugin_host::types::Decision) -> &'static str {
+    super::gates::decision_name(decision)
 }
 
 /// True for outcomes that stop the rest of a step.
@@ -1228,13 +1281,16 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
         recorded: exec.record.approvals.clone(),
         expires_at_ms: exec.record.pending_approval.as_ref().and_then(|p| p.expires_at_ms),
     };
+    let gate_checker = DeploymentGates { extensions: drive.extensions, deployment: drive.deployment.clone() };
     let executor = Executor {
         client,
         verifier: &verify_differences,
         observer: &observer,
         approver: &approver,
+        gates: &gate_checker,
         poll: Duration::from_millis(250),
     };
+    let extensions = drive.extensions;
     let ctx = &mut drive.ctx;
     let deployment = &mut drive.deployment;
     // The first strategy call, or the pending actions of a journaled step.
@@ -1250,7 +1306,7 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
             }
             Start::Finished { phase, message } => {
                 let result = StepResult { actions: vec![], state: exec.record.strategy_state.clone().unwrap_or_default(), phase, message };
-                return finish_rollout(exec, strategy, deployment, ctx, result, since, drive.run_after).await;
+                return finish_rollout(exec, strategy, deployment, ctx, result, since, drive.run_after, drive.extensions).await;
             }
         };
     let mut state: Option<String> = None;
@@ -1313,8 +1369,30 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                     outcome: Some(outcome.clone()),
                     duration_ms: duration.as_millis() as u64,
                 });
+                if let OutcomeKind::GateVerdict { verdict } = &outcome.kind {
+                    let rendered = format!("{}: {}", gate_decision(verdict.decision), verdict.summary);
+                    reporter.event(EngineEvent::Gates { point: "strategy gate check", decision: gate_decision(verdict.decision), rendered: &rendered });
+                    if stops_step(&outcome) {
+                        extensions
+                            .notify(EventKind2::GateFailed, deployment, &strategy.name, &verdict.summary, verdict.findings.clone(), ctx.live_job_id, None)
+                            .await;
+                    }
+                }
                 skipping |= stops_step(&outcome);
                 outcomes.push(outcome);
+            }
+            if !actions.is_empty() {
+                let message = exec
+                    .record
+                    .events
+                    .iter()
+                    .rev()
+                    .find_map(|e| match &e.kind {
+                        EventKind::Step { step, message, .. } if *step == step_no => Some(message.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                extensions.notify(EventKind2::StepDone, deployment, &strategy.name, &message, vec![], ctx.live_job_id, None).await;
             }
             state = Some(pending_state);
         }
@@ -1346,10 +1424,12 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
         exec.save().await.map_err(|e| e.to_string())?;
         pending = Some((result.state.clone(), result.actions.clone(), BTreeMap::new(), BTreeSet::new()));
     };
-    finish_rollout(exec, strategy, deployment, ctx, final_result, since, drive.run_after).await
+    finish_rollout(exec, strategy, deployment, ctx, final_result, since, drive.run_after, extensions).await
 }
 
-/// After the strategy's last step: pause, fail, or verify and trigger a run.
+/// After the strategy's last step: pause, fail, or verify, ask the post-deploy gates and
+/// trigger a run.
+#[allow(clippy::too_many_arguments)]
 async fn finish_rollout(
     exec: &mut Execution<'_>,
     strategy: &LoadedStrategy,
@@ -1358,6 +1438,7 @@ async fn finish_rollout(
     final_result: StepResult,
     since: Instant,
     run_after: bool,
+    extensions: &Extensions,
 ) -> Result<Driven, String> {
     let reporter = exec.reporter;
     let client = exec.client;
@@ -1396,6 +1477,29 @@ async fn finish_rollout(
     exec.phases.end(reporter, "verify", since, verified.is_ok(), verified.as_ref().err().cloned());
     verified?;
     exec.event(EventKind::Phase { phase: "verify".into(), status: "passed".into(), detail: Some(format!("job {job_id}")) });
+
+    // Post-deploy gates judge the result with the runs this deployment made as evidence.
+    if !extensions.gates_at(GatePoint::PostDeploy).is_empty() {
+        let since = exec.phases.begin(reporter, "gates", Some("post-deploy"));
+        let mut evidence = Vec::new();
+        for run_id in ctx.started_runs.values() {
+            if let Ok(run) = client.get_run(*run_id).await {
+                evidence.push(super::executor::summarize(&run));
+            }
+        }
+        let report = extensions.evaluate(GatePoint::PostDeploy, deployment, &evidence);
+        if let Some(report) = report {
+            let rendered = extensions.redact(&report.render());
+            reporter.event(EngineEvent::Gates { point: "post-deploy", decision: gate_decision(report.decision), rendered: &rendered });
+            exec.event(EventKind::Note { message: format!("post-deploy gates: {}", report.summary) });
+            if report.refuses() {
+                exec.phases.end(reporter, "gates", since, false, Some(report.summary.clone()));
+                extensions.notify(EventKind2::GateFailed, deployment, &strategy.name, &report.summary, report.findings(), Some(job_id), None).await;
+                return Err(format!("post-deploy gates refused: {}", report.refusal_message()));
+            }
+            exec.phases.end(reporter, "gates", since, true, Some(report.summary.clone()));
+        }
+    }
 
     // The seed's "start jobs with new configuration": only for jobs nothing else triggers.
     let mut run = None;
@@ -1628,6 +1732,8 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
     let prepared = prepare(&request.target, env, None, reporter).await?;
     let client = &prepared.client;
     let p = &prepared.pipeline;
+    // Notifiers only: a rollback restores a known state and is never held back by gates.
+    let (extensions, _) = Extensions::load(p, env, false, false)?;
     let journal = Journal::new(client, prepared.location.clone());
     let index = journal.index().await?;
 
@@ -1805,8 +1911,12 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         approval_expiry: None,
         start: Start::Fresh,
         ctx,
+        extensions: &extensions,
     };
     let result = execute(&mut exec, &strategy, drive, guard).await;
+    let (gates, deliveries) = extensions.take_records();
+    report.gates = gates;
+    report.notifications = deliveries;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     let done = result?;
