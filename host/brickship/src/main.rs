@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", deploy::engine::error_chain(err.as_ref()));
             ExitCode::from(exit::code_of(&err))
         }
     }

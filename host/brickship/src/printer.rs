@@ -55,14 +55,14 @@ impl Printer {
     /// A line of human output (results). Nothing in JSON mode.
     pub fn line(&self, text: impl AsRef<str>) {
         if self.format == OutputFormat::Human {
-            self.with_spinner_suspended(|| println!("{}", text.as_ref()));
+            self.with_spinner_suspended(|| write_line(text.as_ref()));
         }
     }
 
     /// An informational line: suppressed by `--quiet` and in JSON mode.
     pub fn info(&self, text: impl AsRef<str>) {
         if self.format == OutputFormat::Human && !self.quiet {
-            self.with_spinner_suspended(|| println!("{}", text.as_ref()));
+            self.with_spinner_suspended(|| write_line(text.as_ref()));
         }
     }
 
@@ -118,4 +118,11 @@ impl Printer {
             None => print(),
         }
     }
+}
+
+/// Writes a line to stdout; a closed pipe (`brickship history | head`) is not an error worth a
+/// panic, the reader simply stopped listening.
+fn write_line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
 }

@@ -335,7 +335,7 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
         exec.save().await?;
         exec.save_index().await?;
         if let Err(err) = guard.release(client).await {
-            reporter.event(EngineEvent::Note { message: &format!("warning: {err}") });
+            reporter.event(EngineEvent::Note { message: &format!("warning: {}", super::error_chain(&err)) });
         }
         report.status = if restored { ReportStatus::RolledBack } else { ReportStatus::Failed };
         report.error = exec.record.error.clone();

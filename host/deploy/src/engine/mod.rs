@@ -56,14 +56,14 @@ pub enum EngineError {
     #[error("{0}")]
     Usage(String),
     /// The workspace could not be configured or reached.
-    #[error("cannot use the workspace of environment `{environment}`: {source}")]
+    #[error("cannot use the workspace of environment `{environment}`")]
     Connect {
         environment: String,
         #[source]
         source: Box<databricks::Error>,
     },
     /// A workspace call failed.
-    #[error("cannot {action}: {source}")]
+    #[error("cannot {action}")]
     Workspace {
         action: String,
         #[source]
@@ -80,7 +80,7 @@ pub enum EngineError {
     #[error("{0}")]
     GateRefused(String),
     /// A plugin could not be loaded or failed.
-    #[error("plugin `{plugin}`: {source}")]
+    #[error("plugin `{plugin}`")]
     Plugin {
         plugin: String,
         #[source]
@@ -95,7 +95,7 @@ pub enum EngineError {
     )]
     AmbiguousJob { name: String, count: usize, ids: String },
     /// A local file could not be read or written.
-    #[error("cannot {action} `{path}`: {source}")]
+    #[error("cannot {action} `{path}`")]
     Io {
         action: &'static str,
         path: String,
@@ -136,6 +136,22 @@ impl EngineError {
             _ => 1,
         }
     }
+}
+
+/// An error and its causes on one line (`a: b: c`), each cause once: a message that already
+/// contains its cause's text (some errors embed it) is not repeated.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }
 
 /// Milliseconds since the Unix epoch.

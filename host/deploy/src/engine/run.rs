@@ -973,7 +973,7 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         }
         Err(err) => {
             report.status = ReportStatus::Failed;
-            report.error = Some(format!("{err:#}"));
+            report.error = Some(super::error_chain(&err));
             let _ = finish_report(report, &phases, client, &p.project.root, None);
             return Err(err);
         }
@@ -1166,7 +1166,7 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
     } else if let Err(err) = guard.release(exec.client).await {
         // The deployment is recorded; a lock that cannot be deleted only delays the next deploy
         // until the journal shows it finished, so it is reported, not fatal.
-        reporter.event(EngineEvent::Note { message: &format!("warning: {err}; the next deploy will take the lock over") });
+        reporter.event(EngineEvent::Note { message: &format!("warning: {}; the next deploy will take the lock over", super::error_chain(&err)) });
     }
     exec.phases.end(reporter, "record", since, true, None);
     Ok(Executed { status, run, rollback, paused })
@@ -1246,22 +1246,22 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
         let replaced = match code_sync::capture_replaced(client, uploads).await {
             Ok(replaced) => replaced,
             Err(err) => {
-                exec.phases.end(reporter, "upload", since, false, Some(err.to_string()));
-                return Err(err.to_string());
+                exec.phases.end(reporter, "upload", since, false, Some(super::error_chain(&err)));
+                return Err(super::error_chain(&err));
             }
         };
         exec.record.replaced_files = replaced;
         exec.record.previous_sync = Some(drive.sync_state.clone());
         exec.event(EventKind::Note { message: format!("uploading {} file(s)", uploads.len()) });
-        exec.save().await.map_err(|e| e.to_string())?;
+        exec.save().await.map_err(|e| super::error_chain(&e))?;
         exec.mutated = true;
         let uploaded = match code_sync::apply_uploads(client, uploads, &mut drive.sync_state).await {
             Ok(()) => code_sync::save_state(client, &drive.location, &drive.sync_state).await,
             Err(err) => Err(err),
         };
         if let Err(err) = uploaded {
-            exec.phases.end(reporter, "upload", since, false, Some(err.to_string()));
-            return Err(err.to_string());
+            exec.phases.end(reporter, "upload", since, false, Some(super::error_chain(&err)));
+            return Err(super::error_chain(&err));
         }
         exec.event(EventKind::Phase { phase: "upload".into(), status: "done".into(), detail: None });
         exec.phases.end(reporter, "upload", since, true, None);
@@ -1329,7 +1329,7 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                 let resumed = started.contains(&action.id);
                 if !resumed {
                     exec.event(EventKind::ActionStarted { step: step_no, action: action.clone() });
-                    exec.save().await.map_err(|e| e.to_string())?;
+                    exec.save().await.map_err(|e| super::error_chain(&e))?;
                 }
                 if action.kind.is_mutation() {
                     exec.mutated = true;
@@ -1362,7 +1362,7 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                 exec.record.created_jobs = ctx.created_jobs.clone();
                 exec.record.started_runs = ctx.started_runs.clone();
                 exec.event(EventKind::ActionFinished { step: step_no, outcome: outcome.clone(), duration_ms: duration.as_millis() as u64 });
-                exec.save().await.map_err(|e| e.to_string())?;
+                exec.save().await.map_err(|e| super::error_chain(&e))?;
                 exec.actions.push(ActionReport {
                     step: step_no,
                     action: action.clone(),
@@ -1401,8 +1401,8 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
         let result = match strategy.handle.step(deployment, state.as_deref(), &outcomes) {
             Ok(result) => result,
             Err(err) => {
-                exec.phases.end(reporter, "rollout", since, false, Some(err.to_string()));
-                return Err(format!("strategy `{}` failed: {err}", strategy.name));
+                exec.phases.end(reporter, "rollout", since, false, Some(super::error_chain(&err)));
+                return Err(format!("strategy `{}` failed: {}", strategy.name, super::error_chain(&err)));
             }
         };
         // The control input applies to the one call after a human acted.
@@ -1421,7 +1421,7 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
         if result.phase != Phase::Running {
             break result;
         }
-        exec.save().await.map_err(|e| e.to_string())?;
+        exec.save().await.map_err(|e| super::error_chain(&e))?;
         pending = Some((result.state.clone(), result.actions.clone(), BTreeMap::new(), BTreeSet::new()));
     };
     finish_rollout(exec, strategy, deployment, ctx, final_result, since, drive.run_after, extensions).await
@@ -1637,7 +1637,7 @@ async fn restore_files(client: &Client, location: &StateLocation, record: &Deplo
     if let Some(previous) = &record.previous_sync
         && let Err(err) = code_sync::save_state(client, location, previous).await
     {
-        problems.push(format!("cannot restore `sync.json`: {err}"));
+        problems.push(format!("cannot restore `sync.json`: {}", super::error_chain(&err)));
     }
     problems
 }
