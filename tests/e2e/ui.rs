@@ -28,18 +28,34 @@ fn case_invocation(dir: &Path) -> (Vec<String>, Vec<(String, String)>) {
 async fn every_bad_input_case_fails_with_its_findings_exit_2_and_no_change() {
     let workspace = ServedWorkspace::start(1000.0);
     let root = repo_root().join("tests/ui");
-    let mut cases: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     cases.sort();
-    assert!(cases.len() >= 30, "issue 3 asks for at least 30 cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "issue 3 asks for at least 30 cases, found {}",
+        cases.len()
+    );
     let seq = workspace.last_seq().await;
     let mut failures = Vec::new();
     for dir in &cases {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let expected = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
-        let (findings, summary) = expected.trim_end().rsplit_once('\n').unwrap_or(("", expected.trim_end()));
+        let (findings, summary) = expected
+            .trim_end()
+            .rsplit_once('\n')
+            .unwrap_or(("", expected.trim_end()));
         let (args, env) = case_invocation(dir);
         let mut cmd = brickship_command();
-        cmd.current_dir(dir).arg("deploy").args(&args).arg("--project").arg(dir).args(["--host", workspace.url()]);
+        cmd.current_dir(dir)
+            .arg("deploy")
+            .args(&args)
+            .arg("--project")
+            .arg(dir)
+            .args(["--host", workspace.url()]);
         for (key, value) in env {
             cmd.env(key, value);
         }
@@ -47,12 +63,26 @@ async fn every_bad_input_case_fails_with_its_findings_exit_2_and_no_change() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let want = format!("{findings}\nerror: validation failed: {summary}\n");
         if output.status.code() != Some(2) {
-            failures.push(format!("{name}: exit code {:?}, want 2\n{stderr}", output.status.code()));
+            failures.push(format!(
+                "{name}: exit code {:?}, want 2\n{stderr}",
+                output.status.code()
+            ));
         } else if !stderr.contains(want.trim_start()) {
-            failures.push(format!("{name}: stderr differs\n--- want\n{want}\n--- got\n{stderr}"));
+            failures.push(format!(
+                "{name}: stderr differs\n--- want\n{want}\n--- got\n{stderr}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
     let mutating = workspace.mutating_since(seq).await;
-    assert!(mutating.is_empty(), "bad input changed the workspace: {mutating:#?}");
+    assert!(
+        mutating.is_empty(),
+        "bad input changed the workspace: {mutating:#?}"
+    );
 }

@@ -216,7 +216,10 @@ impl Project {
     pub fn brickship(&self, workspace: &ServedWorkspace) -> Brickship {
         let mut cmd = brickship_command();
         cmd.current_dir(self.path());
-        Brickship { cmd, host: Some(workspace.url().to_owned()) }
+        Brickship {
+            cmd,
+            host: Some(workspace.url().to_owned()),
+        }
     }
 }
 
@@ -249,7 +252,10 @@ pub fn brickship_command() -> Command {
         }
     }
     cmd.env("DATABRICKS_TOKEN", "dapi-e2e-test")
-        .env("DATABRICKS_CONFIG_FILE", "/nonexistent/brickship-e2e/databrickscfg")
+        .env(
+            "DATABRICKS_CONFIG_FILE",
+            "/nonexistent/brickship-e2e/databrickscfg",
+        )
         .env("BRICKSHIP_CACHE_DIR", repo_root().join("target/e2e-plugin-cache"))
         .env("NO_COLOR", "1");
     cmd
@@ -274,13 +280,22 @@ impl Finished {
     /// Panics with the whole output unless the exit code is `code`.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "expected exit code {code}\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit code {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     /// The JSON lines of `--output json` (non-JSON lines skipped).
     pub fn json_lines(&self) -> Vec<Value> {
-        self.stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+        self.stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
     }
 }
 
@@ -314,7 +329,11 @@ impl Brickship {
         if let Some(host) = self.host.take() {
             self.cmd.args(["--host", &host]);
         }
-        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn brickship")
+        self.cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn brickship")
     }
 }
 
@@ -331,7 +350,9 @@ pub fn finish(child: Child) -> Finished {
 impl ServedWorkspace {
     /// Calls a REST API of the workspace with the test token.
     pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = http().request(method, format!("{}{path}", self.url)).bearer_auth("dapi-e2e-test");
+        let mut request = http()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth("dapi-e2e-test");
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -339,18 +360,37 @@ impl ServedWorkspace {
         let status = response.status();
         let text = response.text().await.expect("api body");
         assert!(status.is_success(), "{path} answered {status}: {text}");
-        if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("api JSON") }
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("api JSON")
+        }
     }
 
     /// The jobs named `name` (server-side filter).
     pub async fn jobs_named(&self, name: &str) -> Vec<Value> {
-        let list = self.api(reqwest::Method::GET, &format!("/api/2.2/jobs/list?name={name}"), None).await;
-        list.get("jobs").and_then(Value::as_array).cloned().unwrap_or_default()
+        let list = self
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/2.2/jobs/list?name={name}"),
+                None,
+            )
+            .await;
+        list.get("jobs")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// A job's settings.
     pub async fn job_settings(&self, job_id: i64) -> Value {
-        self.api(reqwest::Method::GET, &format!("/api/2.2/jobs/get?job_id={job_id}"), None).await["settings"].clone()
+        self.api(
+            reqwest::Method::GET,
+            &format!("/api/2.2/jobs/get?job_id={job_id}"),
+            None,
+        )
+        .await["settings"]
+            .clone()
     }
 
     /// The sequence number of the last request served so far.
@@ -361,14 +401,32 @@ impl ServedWorkspace {
 
     /// Requests served after `seq` that change state.
     pub async fn mutating_since(&self, seq: u64) -> Vec<Value> {
-        let log = self.control(reqwest::Method::GET, &format!("/_local/requests?since={seq}&mutating=true"), None).await;
-        log.get("requests").and_then(Value::as_array).cloned().unwrap_or_default()
+        let log = self
+            .control(
+                reqwest::Method::GET,
+                &format!("/_local/requests?since={seq}&mutating=true"),
+                None,
+            )
+            .await;
+        log.get("requests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// All requests served after `seq`.
     pub async fn requests_since(&self, seq: u64) -> Vec<Value> {
-        let log = self.control(reqwest::Method::GET, &format!("/_local/requests?since={seq}"), None).await;
-        log.get("requests").and_then(Value::as_array).cloned().unwrap_or_default()
+        let log = self
+            .control(
+                reqwest::Method::GET,
+                &format!("/_local/requests?since={seq}"),
+                None,
+            )
+            .await;
+        log.get("requests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -377,7 +435,10 @@ impl ServedWorkspace {
 pub fn snapshot_filters(project: Option<&Path>) -> Vec<(String, String)> {
     let mut filters = Vec::new();
     if let Some(project) = project {
-        filters.push((regex_escape(&project.display().to_string()), "[PROJECT]".to_owned()));
+        filters.push((
+            regex_escape(&project.display().to_string()),
+            "[PROJECT]".to_owned(),
+        ));
     }
     for (pattern, replacement) in [
         (r"dep-\d{8}-\d{6}-[0-9a-f]{4}", "[DEPLOYMENT]"),
@@ -385,7 +446,10 @@ pub fn snapshot_filters(project: Option<&Path>) -> Vec<(String, String)> {
         (r"\b1000000000\d{5}\b", "[ID]"),
         (r"http://127\.0\.0\.1:\d+", "[WORKSPACE]"),
         (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "[TIME]"),
-        (r"\b\d+ h \d+ min\b|\b\d+ min \d+ s\b|\b\d+(\.\d+)? (ms|s)\b", "[DURATION]"),
+        (
+            r"\b\d+ h \d+ min\b|\b\d+ min \d+ s\b|\b\d+(\.\d+)? (ms|s)\b",
+            "[DURATION]",
+        ),
         (r"\+\d+ ms", "+[DURATION]"),
         (r"`[0-9a-f]{16}`", "`[HASH]`"),
         (r"\| \d+\.\d \|", "| [MS] |"),
@@ -397,7 +461,13 @@ pub fn snapshot_filters(project: Option<&Path>) -> Vec<(String, String)> {
 
 fn regex_escape(text: &str) -> String {
     text.chars()
-        .map(|c| if "\\.+*?()|[]{}^$".contains(c) { format!("\\{c}") } else { c.to_string() })
+        .map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                format!("\\{c}")
+            } else {
+                c.to_string()
+            }
+        })
         .collect()
 }
 

@@ -23,7 +23,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, error_code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, error_code, message: message.into(), retry_after: None }
+        Self {
+            status,
+            error_code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// 400 `INVALID_PARAMETER_VALUE`.
@@ -81,7 +86,11 @@ impl ApiError {
 
     /// 404 `ENDPOINT_NOT_FOUND` for a path no API serves.
     pub fn no_endpoint(method: &str, path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND", format!("No API found for '{method} {path}'"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "ENDPOINT_NOT_FOUND",
+            format!("No API found for '{method} {path}'"),
+        )
     }
 
     /// 500 `INTERNAL_ERROR` (e.g. the state could not be persisted).
@@ -95,7 +104,9 @@ impl IntoResponse for ApiError {
         let body = json!({ "error_code": self.error_code, "message": self.message });
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
-            response.headers_mut().insert("retry-after", HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
         }
         response
     }

@@ -27,12 +27,18 @@ impl<T: Serialize + DeserializeOwned + Default> Persisted<T> {
             Some(path) if path.exists() => {
                 let bytes = fs::read(path)?;
                 serde_json::from_slice(&bytes).map_err(|err| {
-                    io::Error::new(io::ErrorKind::InvalidData, format!("`{}` is not valid state: {err}", path.display()))
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("`{}` is not valid state: {err}", path.display()),
+                    )
                 })?
             }
             _ => T::default(),
         };
-        Ok(Self { path, value: RwLock::new(value) })
+        Ok(Self {
+            path,
+            value: RwLock::new(value),
+        })
     }
 
     /// Shared read access.
@@ -48,7 +54,10 @@ impl<T: Serialize + DeserializeOwned + Default> Persisted<T> {
         T: Clone,
         E: From<io::Error>,
     {
-        let mut guard = self.value.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .value
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut next = guard.clone();
         let out = change(&mut next)?;
         if let Some(path) = &self.path {
@@ -60,7 +69,10 @@ impl<T: Serialize + DeserializeOwned + Default> Persisted<T> {
 
     /// Like [`Persisted::update`] without cloning: for changes that cannot fail half-way.
     pub fn update_in_place<R>(&self, change: impl FnOnce(&mut T) -> R) -> io::Result<R> {
-        let mut guard = self.value.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .value
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let out = change(&mut guard);
         if let Some(path) = &self.path {
             write_atomic(path, &*guard)?;

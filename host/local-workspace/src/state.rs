@@ -24,7 +24,10 @@ pub struct Inner {
 impl AppState {
     pub(crate) fn load(config: Config, addr: SocketAddr) -> Result<Self, Error> {
         let dir = config.state_dir.clone();
-        let state_err = |source| Error::State { dir: dir.clone().unwrap_or_default(), source };
+        let state_err = |source| Error::State {
+            dir: dir.clone().unwrap_or_default(),
+            source,
+        };
         if let Some(dir) = &dir {
             std::fs::create_dir_all(dir).map_err(state_err)?;
         }
@@ -32,7 +35,14 @@ impl AppState {
         let jobs = JobsState::load(dir.as_deref(), &config).map_err(state_err)?;
         let objects = ObjectsState::load(dir.as_deref(), &config).map_err(state_err)?;
         let control = Control::new(&config);
-        Ok(Self(Arc::new(Inner { base_url: format!("http://{addr}"), config, clock, jobs, objects, control })))
+        Ok(Self(Arc::new(Inner {
+            base_url: format!("http://{addr}"),
+            config,
+            clock,
+            jobs,
+            objects,
+            control,
+        })))
     }
 }
 

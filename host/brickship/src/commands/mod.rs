@@ -21,11 +21,21 @@ pub fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<ExitCode>
         Command::Rollback(args) => pipeline::rollback(args, printer),
         Command::Resume(args) => pipeline::control(args, ControlCommand::Resume, None, false, printer),
         Command::Promote(args) => {
-            let command = if args.full { ControlCommand::PromoteFull } else { ControlCommand::Promote };
+            let command = if args.full {
+                ControlCommand::PromoteFull
+            } else {
+                ControlCommand::Promote
+            };
             pipeline::control(args.target, command, None, false, printer)
         }
         Command::Abort(args) => pipeline::control(args, ControlCommand::Abort, None, false, printer),
-        Command::Approve(args) => pipeline::control(args.target, ControlCommand::Approve, args.comment, args.no_resume, printer),
+        Command::Approve(args) => pipeline::control(
+            args.target,
+            ControlCommand::Approve,
+            args.comment,
+            args.no_resume,
+            printer,
+        ),
         Command::Workspace(WorkspaceCommand::Serve(args)) => workspace::serve(args, printer),
         Command::Plugin(command) => plugin::dispatch(command, printer),
     }

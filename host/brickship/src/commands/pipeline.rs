@@ -28,7 +28,10 @@ fn find_project(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     for dir in cwd.ancestors() {
-        if deploy::project::PROJECT_FILES.iter().any(|name| dir.join(name).is_file()) {
+        if deploy::project::PROJECT_FILES
+            .iter()
+            .any(|name| dir.join(name).is_file())
+        {
             return Ok(dir.to_path_buf());
         }
     }
@@ -66,7 +69,9 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: u64 = number.parse().map_err(|_| {
-        EngineError::Usage(format!("`{text}` is not a duration: use a number with a unit, e.g. `90s`, `30m`, `2h`"))
+        EngineError::Usage(format!(
+            "`{text}` is not a duration: use a number with a unit, e.g. `90s`, `30m`, `2h`"
+        ))
     })?;
     let millis = match unit.trim() {
         "" | "s" | "sec" | "secs" => value * 1000,
@@ -124,11 +129,17 @@ impl Reporter for CliReporter<'_> {
             EngineEvent::Phase { name, done, detail } => {
                 printer.event(&json!({"event": "phase", "phase": name, "done": done, "detail": detail}));
                 match done {
-                    None => printer.progress(format!("{name}{}", detail.map(|d| format!(": {d}")).unwrap_or_default())),
+                    None => printer.progress(format!(
+                        "{name}{}",
+                        detail.map(|d| format!(": {d}")).unwrap_or_default()
+                    )),
                     Some(ok) => {
                         printer.progress_done();
                         let mark = if ok { "✓" } else { "✗" };
-                        printer.info(format!("{mark} {name}{}", detail.map(|d| format!(": {d}")).unwrap_or_default()));
+                        printer.info(format!(
+                            "{mark} {name}{}",
+                            detail.map(|d| format!(": {d}")).unwrap_or_default()
+                        ));
                     }
                 }
             }
@@ -148,8 +159,13 @@ impl Reporter for CliReporter<'_> {
                 printer.event(&json!({"event": "step", "step": step, "phase": phase, "message": message}));
                 printer.info(format!("  step {step}: {message}"));
             }
-            EngineEvent::Action { step, action, dry_run } => {
-                printer.event(&json!({"event": "action", "step": step, "action": action, "dry_run": dry_run}));
+            EngineEvent::Action {
+                step,
+                action,
+                dry_run,
+            } => {
+                printer
+                    .event(&json!({"event": "action", "step": step, "action": action, "dry_run": dry_run}));
                 let what = describe_action(&action.kind);
                 if dry_run {
                     printer.info(format!("  would {what}"));
@@ -157,7 +173,12 @@ impl Reporter for CliReporter<'_> {
                     printer.progress(what);
                 }
             }
-            EngineEvent::Outcome { step, action, outcome, duration } => {
+            EngineEvent::Outcome {
+                step,
+                action,
+                outcome,
+                duration,
+            } => {
                 printer.event(&json!({"event": "outcome", "step": step, "outcome": outcome, "duration_ms": duration.as_millis()}));
                 printer.progress_done();
                 let (mark, detail) = match &outcome.kind {
@@ -168,10 +189,20 @@ impl Reporter for CliReporter<'_> {
                     OutcomeKind::RunStarted { run_id } => ("✓", format!(": run {run_id}")),
                     _ => ("✓", String::new()),
                 };
-                printer.info(format!("  {mark} {}{detail} ({} ms)", describe_action(&action.kind), duration.as_millis()));
+                printer.info(format!(
+                    "  {mark} {}{detail} ({} ms)",
+                    describe_action(&action.kind),
+                    duration.as_millis()
+                ));
             }
-            EngineEvent::Gates { point, decision, rendered } => {
-                printer.event(&json!({"event": "gates", "point": point, "decision": decision, "report": rendered}));
+            EngineEvent::Gates {
+                point,
+                decision,
+                rendered,
+            } => {
+                printer.event(
+                    &json!({"event": "gates", "point": point, "decision": decision, "report": rendered}),
+                );
                 printer.progress_done();
                 printer.info(format!("  gates at {point}: {decision}"));
                 printer.info(indent(rendered.trim_end()));
@@ -201,7 +232,10 @@ impl Reporter for CliReporter<'_> {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn job_ref(job: &plugin_host::types::JobRef) -> String {
@@ -216,7 +250,10 @@ fn job_ref(job: &plugin_host::types::JobRef) -> String {
 fn describe_action(kind: &ActionKind) -> String {
     match kind {
         ActionKind::CreateJob { label, settings } => {
-            format!("create job `{}` ({label})", settings.get("name").and_then(|n| n.as_str()).unwrap_or("?"))
+            format!(
+                "create job `{}` ({label})",
+                settings.get("name").and_then(|n| n.as_str()).unwrap_or("?")
+            )
         }
         ActionKind::ResetJob { job, .. } => format!("reset {} to the new settings", job_ref(job)),
         ActionKind::DeleteJob { job } => format!("delete {}", job_ref(job)),
@@ -225,25 +262,43 @@ fn describe_action(kind: &ActionKind) -> String {
         ActionKind::UnpauseSchedule { job } => format!("unpause the schedule of {}", job_ref(job)),
         ActionKind::CancelActiveRuns { job } => format!("cancel the active runs of {}", job_ref(job)),
         ActionKind::WaitActiveRuns { job, timeout_ms } => {
-            format!("wait up to {} for the active runs of {}", human_duration_ms(*timeout_ms as i64), job_ref(job))
+            format!(
+                "wait up to {} for the active runs of {}",
+                human_duration_ms(*timeout_ms as i64),
+                job_ref(job)
+            )
         }
         ActionKind::ListActiveRuns { job } => format!("list the active runs of {}", job_ref(job)),
         ActionKind::RunJob { job, .. } => format!("run {}", job_ref(job)),
-        ActionKind::WaitRun { timeout_ms, .. } => format!("wait up to {} for the run", human_duration_ms(*timeout_ms as i64)),
-        ActionKind::RunHistory { job, limit, .. } => format!("read the last {limit} runs of {}", job_ref(job)),
+        ActionKind::WaitRun { timeout_ms, .. } => {
+            format!("wait up to {} for the run", human_duration_ms(*timeout_ms as i64))
+        }
+        ActionKind::RunHistory { job, limit, .. } => {
+            format!("read the last {limit} runs of {}", job_ref(job))
+        }
         ActionKind::RunOutput { .. } => "read the run's output".into(),
         ActionKind::Wait { duration_ms } => format!("wait {}", human_duration_ms(*duration_ms as i64)),
         ActionKind::RequestApproval { message } => format!("ask for approval: {message}"),
         ActionKind::SetPermissions { job, .. } => format!("set the permissions of {}", job_ref(job)),
         ActionKind::VerifyJob { job, .. } => format!("verify {}", job_ref(job)),
-        ActionKind::GateCheck { point, evidence } => format!("check the {point} gates over {} run(s)", evidence.len()),
+        ActionKind::GateCheck { point, evidence } => {
+            format!("check the {point} gates over {} run(s)", evidence.len())
+        }
     }
 }
 
 pub fn validate(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let target = target(&args.target, args.strict)?;
-    let reporter = CliReporter { printer, progress: false };
-    let result = runtime()?.block_on(deploy::engine::validate(&target, args.offline, &deploy::project::process_env, &reporter));
+    let reporter = CliReporter {
+        printer,
+        progress: false,
+    };
+    let result = runtime()?.block_on(deploy::engine::validate(
+        &target,
+        args.offline,
+        &deploy::project::process_env,
+        &reporter,
+    ));
     let warnings = result.map_err(|err| invalid(printer, err))?;
     printer.progress_done();
     if printer.is_json() {
@@ -262,9 +317,16 @@ pub fn validate(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCod
 
 pub fn plan(args: PipelineArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let target = target(&args, false)?;
-    let quiet_reporter = CliReporter { printer, progress: false };
+    let quiet_reporter = CliReporter {
+        printer,
+        progress: false,
+    };
     let view = runtime()?
-        .block_on(deploy::engine::plan(&target, &deploy::project::process_env, &quiet_reporter))
+        .block_on(deploy::engine::plan(
+            &target,
+            &deploy::project::process_env,
+            &quiet_reporter,
+        ))
         .map_err(|err| invalid(printer, err))?;
     printer.progress_done();
     if printer.is_json() {
@@ -298,7 +360,11 @@ pub fn deploy(args: DeployArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             cli::ActiveRuns::Cancel => ActiveRuns::Cancel,
             cli::ActiveRuns::Fail => ActiveRuns::Fail,
         }),
-        active_runs_timeout: args.active_runs_timeout.as_deref().map(parse_duration).transpose()?,
+        active_runs_timeout: args
+            .active_runs_timeout
+            .as_deref()
+            .map(parse_duration)
+            .transpose()?,
         run_after: !args.no_run,
         force_lock: args.force_lock,
         request_approval: args.request_approval,
@@ -310,18 +376,37 @@ pub fn deploy(args: DeployArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         request.target.environment,
         if request.dry_run { " (dry run)" } else { "" }
     ));
-    let reporter = CliReporter { printer, progress: true };
+    let reporter = CliReporter {
+        printer,
+        progress: true,
+    };
     let outcome = runtime()?
-        .block_on(deploy::engine::deploy(&request, &deploy::project::process_env, &reporter))
+        .block_on(deploy::engine::deploy(
+            &request,
+            &deploy::project::process_env,
+            &reporter,
+        ))
         .map_err(|err| invalid(printer, err))?;
     print_outcome(printer, &outcome)
 }
 
 pub fn rollback(args: RollbackArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let request = RollbackRequest { target: target(&args.target, false)?, to: args.to, approve: args.approve, force_lock: args.force_lock };
-    let reporter = CliReporter { printer, progress: true };
+    let request = RollbackRequest {
+        target: target(&args.target, false)?,
+        to: args.to,
+        approve: args.approve,
+        force_lock: args.force_lock,
+    };
+    let reporter = CliReporter {
+        printer,
+        progress: true,
+    };
     let outcome = runtime()?
-        .block_on(deploy::engine::rollback(&request, &deploy::project::process_env, &reporter))
+        .block_on(deploy::engine::rollback(
+            &request,
+            &deploy::project::process_env,
+            &reporter,
+        ))
         .map_err(|err| invalid(printer, err))?;
     print_outcome(printer, &outcome)
 }
@@ -345,9 +430,16 @@ pub fn control(
         comment,
         record_only,
     };
-    let reporter = CliReporter { printer, progress: true };
+    let reporter = CliReporter {
+        printer,
+        progress: true,
+    };
     let outcome = runtime()?
-        .block_on(deploy::engine::control(&request, &deploy::project::process_env, &reporter))
+        .block_on(deploy::engine::control(
+            &request,
+            &deploy::project::process_env,
+            &reporter,
+        ))
         .map_err(|err| invalid(printer, err))?;
     print_outcome(printer, &outcome)
 }
@@ -355,7 +447,11 @@ pub fn control(
 fn print_outcome(printer: &Printer, outcome: &deploy::engine::DeployOutcome) -> anyhow::Result<ExitCode> {
     printer.progress_done();
     let report = &outcome.report;
-    let paths: Vec<String> = outcome.report_paths.iter().map(|p| p.display().to_string()).collect();
+    let paths: Vec<String> = outcome
+        .report_paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     printer.event(&json!({
         "event": "result",
         "deployment_id": report.deployment_id,
@@ -374,7 +470,10 @@ fn print_outcome(printer: &Printer, outcome: &deploy::engine::DeployOutcome) -> 
         deploy::engine::journal::DeploymentKind::Deploy => "deploy",
         deploy::engine::journal::DeploymentKind::Rollback => "rollback",
     };
-    let job = report.job_id.map(|id| format!("job {id}")).unwrap_or_else(|| "no job".into());
+    let job = report
+        .job_id
+        .map(|id| format!("job {id}"))
+        .unwrap_or_else(|| "no job".into());
     let line = match report.status {
         ReportStatus::Succeeded => format!("{what} `{}` succeeded: {job}", report.deployment_id),
         ReportStatus::NoOp => format!("nothing to {what}: {job} already matches (no mutating call)"),
@@ -397,14 +496,22 @@ fn print_outcome(printer: &Printer, outcome: &deploy::engine::DeployOutcome) -> 
     };
     printer.line(line);
     if let Some(run) = &report.run {
-        printer.line(format!("started run {} {}", run["run_id"], run["url"].as_str().unwrap_or("")));
+        printer.line(format!(
+            "started run {} {}",
+            run["run_id"],
+            run["url"].as_str().unwrap_or("")
+        ));
     }
     printer.info(format!(
         "{} · {} API calls ({} mutating) · report {}",
         human_duration_ms(report.duration_ms),
         report.api_call_count,
         report.mutating_call_count,
-        paths.iter().find(|p| p.ends_with(".md")).cloned().unwrap_or_default()
+        paths
+            .iter()
+            .find(|p| p.ends_with(".md"))
+            .cloned()
+            .unwrap_or_default()
     ));
     Ok(ExitCode::from(outcome.exit_code()))
 }
@@ -413,13 +520,20 @@ pub fn status(args: PipelineArgs, printer: &Printer) -> anyhow::Result<ExitCode>
     let target = target(&args, false)?;
     let reporter = Silent;
     let view = runtime()?
-        .block_on(deploy::engine::status(&target, &deploy::project::process_env, &reporter))
+        .block_on(deploy::engine::status(
+            &target,
+            &deploy::project::process_env,
+            &reporter,
+        ))
         .map_err(|err| invalid(printer, err))?;
     if printer.is_json() {
         printer.json(&view);
         return Ok(ExitCode::from(exit::OK));
     }
-    printer.line(format!("`{}` in `{}` ({})", view.pipeline, view.environment, view.workspace));
+    printer.line(format!(
+        "`{}` in `{}` ({})",
+        view.pipeline, view.environment, view.workspace
+    ));
     match &view.job {
         Some(job) => printer.line(format!(
             "  job:          {} `{}`{}",
@@ -428,7 +542,10 @@ pub fn status(args: PipelineArgs, printer: &Printer) -> anyhow::Result<ExitCode>
             job["schedule"]
                 .get("quartz_cron_expression")
                 .and_then(|c| c.as_str())
-                .map(|cron| format!(", schedule `{cron}` {}", job["schedule"]["pause_status"].as_str().unwrap_or("UNPAUSED")))
+                .map(|cron| format!(
+                    ", schedule `{cron}` {}",
+                    job["schedule"]["pause_status"].as_str().unwrap_or("UNPAUSED")
+                ))
                 .unwrap_or_default()
         )),
         None => printer.line("  job:          not deployed"),
@@ -466,10 +583,17 @@ pub fn status(args: PipelineArgs, printer: &Printer) -> anyhow::Result<ExitCode>
         printer.line("  active runs:  none");
     }
     for run in &view.active_runs {
-        printer.line(format!("  active run:   {} {} {}", run["run_id"], run["state"].as_str().unwrap_or(""), run["url"].as_str().unwrap_or("")));
+        printer.line(format!(
+            "  active run:   {} {} {}",
+            run["run_id"],
+            run["state"].as_str().unwrap_or(""),
+            run["url"].as_str().unwrap_or("")
+        ));
     }
     match (&view.lock, &view.lock_stale) {
-        (Some(lock), Some(reason)) => printer.line(format!("  lock:         STALE ({reason}): {}", lock.describe())),
+        (Some(lock), Some(reason)) => {
+            printer.line(format!("  lock:         STALE ({reason}): {}", lock.describe()))
+        }
         (Some(lock), None) => printer.line(format!("  lock:         held: {}", lock.describe())),
         (None, _) => printer.line("  lock:         free"),
     }
@@ -479,7 +603,11 @@ pub fn status(args: PipelineArgs, printer: &Printer) -> anyhow::Result<ExitCode>
 pub fn history(args: HistoryArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let target = target(&args.target, false)?;
     let entries = runtime()?
-        .block_on(deploy::engine::history(&target, &deploy::project::process_env, &Silent))
+        .block_on(deploy::engine::history(
+            &target,
+            &deploy::project::process_env,
+            &Silent,
+        ))
         .map_err(|err| invalid(printer, err))?;
     let entries: Vec<IndexEntry> = entries.into_iter().take(args.limit).collect();
     if printer.is_json() {
@@ -487,7 +615,10 @@ pub fn history(args: HistoryArgs, printer: &Printer) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::from(exit::OK));
     }
     if entries.is_empty() {
-        printer.line(format!("no deployments of `{}` to `{}` yet", target.pipeline, target.environment));
+        printer.line(format!(
+            "no deployments of `{}` to `{}` yet",
+            target.pipeline, target.environment
+        ));
         return Ok(ExitCode::from(exit::OK));
     }
     let rows: Vec<[String; 7]> = entries
@@ -497,13 +628,18 @@ pub fn history(args: HistoryArgs, printer: &Printer) -> anyhow::Result<ExitCode>
                 e.deployment_id.clone(),
                 format_time_ms(e.started_at_ms),
                 e.user.clone(),
-                e.git_commit.as_deref().map(|c| c.chars().take(8).collect()).unwrap_or_else(|| "-".into()),
+                e.git_commit
+                    .as_deref()
+                    .map(|c| c.chars().take(8).collect())
+                    .unwrap_or_else(|| "-".into()),
                 match &e.restores {
                     Some(restored) => format!("rollback to {restored}"),
                     None => e.strategy.clone(),
                 },
                 e.status.as_str().to_owned(),
-                e.duration_ms().map(human_duration_ms).unwrap_or_else(|| "-".into()),
+                e.duration_ms()
+                    .map(human_duration_ms)
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -515,7 +651,14 @@ pub fn history(args: HistoryArgs, printer: &Printer) -> anyhow::Result<ExitCode>
         }
     }
     let format_row = |cells: &[String]| {
-        cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect::<Vec<_>>().join("  ").trim_end().to_owned()
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
     };
     printer.line(format_row(&header.map(str::to_owned)));
     for row in &rows {

@@ -132,7 +132,10 @@ async fn server_errors_retried_for_idempotent_calls_only() {
     .await;
     let (client, _clock) = client(&stub.url).await;
     client.get_job(1).await.expect("GET retried after 500");
-    client.reset_job(1, &settings()).await.expect("reset (idempotent) retried after 502");
+    client
+        .reset_job(1, &settings())
+        .await
+        .expect("reset (idempotent) retried after 502");
     assert_eq!(stub.hits_to("/api/2.2/jobs/reset").len(), 2);
     let error = client
         .create_job(&settings(), None)

@@ -35,10 +35,12 @@ impl WorkspaceChoice {
     pub fn describe(&self) -> String {
         match self {
             WorkspaceChoice::Environment(WorkspaceTarget::Local) => "local".to_owned(),
-            WorkspaceChoice::Environment(WorkspaceTarget::Profile { profile }) | WorkspaceChoice::Profile(profile) => {
+            WorkspaceChoice::Environment(WorkspaceTarget::Profile { profile })
+            | WorkspaceChoice::Profile(profile) => {
                 format!("profile `{profile}`")
             }
-            WorkspaceChoice::Environment(WorkspaceTarget::Host { host, .. }) | WorkspaceChoice::Host(host) => host.clone(),
+            WorkspaceChoice::Environment(WorkspaceTarget::Host { host, .. })
+            | WorkspaceChoice::Host(host) => host.clone(),
         }
     }
 }
@@ -46,13 +48,16 @@ impl WorkspaceChoice {
 /// Resolves the configuration (explicit settings, then `DATABRICKS_*`, then `~/.databrickscfg`)
 /// and connects. The host `local` starts (or joins) the project's local workspace, with state in
 /// `<project>/.brickship/workspace/`.
-pub async fn connect(choice: &WorkspaceChoice, project_dir: &Path, environment: &str) -> Result<Client, EngineError> {
+pub async fn connect(
+    choice: &WorkspaceChoice,
+    project_dir: &Path,
+    environment: &str,
+) -> Result<Client, EngineError> {
     let mut builder = Config::builder();
     match choice {
         WorkspaceChoice::Environment(WorkspaceTarget::Local) => builder = builder.host("local"),
-        WorkspaceChoice::Environment(WorkspaceTarget::Profile { profile }) | WorkspaceChoice::Profile(profile) => {
-            builder = builder.profile(profile.clone())
-        }
+        WorkspaceChoice::Environment(WorkspaceTarget::Profile { profile })
+        | WorkspaceChoice::Profile(profile) => builder = builder.profile(profile.clone()),
         WorkspaceChoice::Environment(WorkspaceTarget::Host { host, profile }) => {
             builder = builder.host(host.clone());
             if let Some(profile) = profile {
@@ -62,7 +67,14 @@ pub async fn connect(choice: &WorkspaceChoice, project_dir: &Path, environment: 
         WorkspaceChoice::Host(host) => builder = builder.host(host.clone()),
     }
     builder = builder.local_state_dir(project_dir.join(LOCAL_STATE_DIR));
-    let err = |source| EngineError::Connect { environment: environment.to_owned(), source: Box::new(source) };
+    let err = |source| EngineError::Connect {
+        environment: environment.to_owned(),
+        source: Box::new(source),
+    };
     let config = builder.resolve().map_err(|e| err(e.into()))?;
-    Client::builder(config).product("brickship", env!("CARGO_PKG_VERSION")).build().await.map_err(err)
+    Client::builder(config)
+        .product("brickship", env!("CARGO_PKG_VERSION"))
+        .build()
+        .await
+        .map_err(err)
 }

@@ -31,8 +31,9 @@ use super::journal::{Approval, DeploymentRecord, EventKind, Index, Journal, Stat
 use super::lock::{self, LockInfo};
 use super::report::{Report, ReportStatus, RollbackReport};
 use super::run::{
-    ControlCommand, DeployOutcome, Drive, EngineEvent, Execution, LoadedStrategy, Phases, Reporter, SWAP_BACK, Start,
-    StepFunction, SwapBack, Target, execute, finish_report, load_pipeline, restore_snapshot, runtime,
+    ControlCommand, DeployOutcome, Drive, EngineEvent, Execution, LoadedStrategy, Phases, Reporter,
+    SWAP_BACK, Start, StepFunction, SwapBack, Target, execute, finish_report, load_pipeline,
+    restore_snapshot, runtime,
 };
 use super::sync::{self as code_sync};
 use super::{EngineError, WorkspaceChoice, connect, now_ms};
@@ -64,7 +65,11 @@ struct Located {
     index: Index,
 }
 
-async fn locate(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<Located, EngineError> {
+async fn locate(
+    request: &ControlRequest,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<Located, EngineError> {
     let pipelines = match &request.pipeline {
         Some(p) => vec![p.clone()],
         None => project::list_pipelines(&request.project_dir),
@@ -73,7 +78,9 @@ async fn locate(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dyn Rep
         Some(e) => vec![e.clone()],
         None => {
             let (config, _, _) = project::load_project(&request.project_dir, false);
-            config.map(|c| c.environment_names().into_iter().map(str::to_owned).collect()).unwrap_or_default()
+            config
+                .map(|c| c.environment_names().into_iter().map(str::to_owned).collect())
+                .unwrap_or_default()
         }
     };
     let mut searched = Vec::new();
@@ -88,8 +95,14 @@ async fn locate(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dyn Rep
                 profile: request.profile.clone(),
                 strict: false,
             };
-            let Ok((rendered, _)) = load_pipeline(&target, env, None) else { continue };
-            let choice = WorkspaceChoice::pick(&rendered.environment.workspace, request.host.as_deref(), request.profile.as_deref());
+            let Ok((rendered, _)) = load_pipeline(&target, env, None) else {
+                continue;
+            };
+            let choice = WorkspaceChoice::pick(
+                &rendered.environment.workspace,
+                request.host.as_deref(),
+                request.profile.as_deref(),
+            );
             let client = connect(&choice, &request.project_dir, environment).await?;
             let location = StateLocation::new(&rendered.project.state_root, pipeline, environment);
             let journal = Journal::new(&client, location.clone());
@@ -99,31 +112,55 @@ async fn locate(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dyn Rep
                 continue;
             }
             let record = journal.record(&request.deployment_id).await?;
-            reporter.event(EngineEvent::Note { message: &format!("found `{}` in {pipeline}/{environment}", request.deployment_id) });
+            reporter.event(EngineEvent::Note {
+                message: &format!("found `{}` in {pipeline}/{environment}", request.deployment_id),
+            });
             let Some(record) = record else {
                 return Err(EngineError::Usage(format!(
                     "deployment `{}` was interrupted before it changed anything (its record was never written); deploy again",
                     request.deployment_id
                 )));
             };
-            return Ok(Located { pipeline: rendered, client, location, record, index });
+            return Ok(Located {
+                pipeline: rendered,
+                client,
+                location,
+                record,
+                index,
+            });
         }
     }
     Err(EngineError::Usage(format!(
         "no deployment `{}` in the journal of {} — check the id with `brickship history <pipeline> -e <env>`{}",
         request.deployment_id,
-        if searched.is_empty() { "any pipeline of this project".to_owned() } else { searched.join(", ") },
-        if request.pipeline.is_none() { "" } else { ", or drop --pipeline/--environment" }
+        if searched.is_empty() {
+            "any pipeline of this project".to_owned()
+        } else {
+            searched.join(", ")
+        },
+        if request.pipeline.is_none() {
+            ""
+        } else {
+            ", or drop --pipeline/--environment"
+        }
     )))
 }
 
 /// Where to restart the strategy from, read off the journal.
 fn start_point(record: &DeploymentRecord, command: ControlCommand, by: &str) -> Start {
     let last_step = record.events.iter().rev().find_map(|event| match &event.kind {
-        EventKind::Step { step, phase, message, state, actions } => Some((*step, *phase, message.clone(), state.clone(), actions.clone())),
+        EventKind::Step {
+            step,
+            phase,
+            message,
+            state,
+            actions,
+        } => Some((*step, *phase, message.clone(), state.clone(), actions.clone())),
         _ => None,
     });
-    let Some((step, phase, message, state, actions)) = last_step else { return Start::Fresh };
+    let Some((step, phase, message, state, actions)) = last_step else {
+        return Start::Fresh;
+    };
     match phase {
         Phase::Running => {
             let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
@@ -139,18 +176,39 @@ fn start_point(record: &DeploymentRecord, command: ControlCommand, by: &str) -> 
                     _ => {}
                 }
             }
-            Start::Continue { step, state, actions, outcomes, started }
+            Start::Continue {
+                step,
+                state,
+                actions,
+                outcomes,
+                started,
+            }
         }
-        Phase::Paused => Start::Control { step, state, command, by: by.to_owned() },
+        Phase::Paused => Start::Control {
+            step,
+            state,
+            command,
+            by: by.to_owned(),
+        },
         Phase::Succeeded | Phase::Failed => Start::Finished { phase, message },
     }
 }
 
 /// Runs `request.command` on a paused or interrupted deployment.
-pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<DeployOutcome, EngineError> {
+pub async fn control(
+    request: &ControlRequest,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<DeployOutcome, EngineError> {
     let phases = Phases::new();
     let located = locate(request, env, reporter).await?;
-    let Located { pipeline: p, client, location, mut record, index } = located;
+    let Located {
+        pipeline: p,
+        client,
+        location,
+        mut record,
+        index,
+    } = located;
     let (extensions, _) = Extensions::load(&p, env, false, request.command != ControlCommand::Abort)?;
     let client = &client;
     let id = request.deployment_id.clone();
@@ -189,7 +247,9 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
     match request.command {
         ControlCommand::Approve => {
             let Some(pending) = record.pending_approval.clone() else {
-                return Err(EngineError::Usage(format!("deployment `{id}` is not waiting for an approval")));
+                return Err(EngineError::Usage(format!(
+                    "deployment `{id}` is not waiting for an approval"
+                )));
             };
             if pending.expires_at_ms.is_some_and(|expiry| now_ms() > expiry) {
                 return Err(EngineError::ApprovalRefused(format!(
@@ -204,25 +264,46 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
                 at_ms: now_ms(),
                 comment: request.comment.clone().unwrap_or_default(),
             });
-            record.push(now_ms(), EventKind::Control { command: "approve".into(), by: user.clone() });
+            record.push(
+                now_ms(),
+                EventKind::Control {
+                    command: "approve".into(),
+                    by: user.clone(),
+                },
+            );
             journal.write_record(&record).await?;
-            reporter.event(EngineEvent::Note { message: &format!("approved `{}` as {user}", pending.message) });
+            reporter.event(EngineEvent::Note {
+                message: &format!("approved `{}` as {user}", pending.message),
+            });
             if request.record_only {
-                let mut report = Report::new(&id, record.manifest.kind, &p, &record.manifest.strategy, now_ms());
+                let mut report =
+                    Report::new(&id, record.manifest.kind, &p, &record.manifest.strategy, now_ms());
                 report.status = ReportStatus::Paused;
                 report.paused = Some(format!("approved; run `brickship resume {id}` to continue"));
                 return finish_report(report, &phases, client, &p.project.root, None);
             }
         }
-        ControlCommand::Promote | ControlCommand::PromoteFull if record.status != Status::Paused || record.pending_approval.is_some() => {
+        ControlCommand::Promote | ControlCommand::PromoteFull
+            if record.status != Status::Paused || record.pending_approval.is_some() =>
+        {
             return Err(EngineError::Usage(format!(
                 "deployment `{id}` is not paused for a decision ({}); {}",
                 record.status.as_str(),
-                if record.pending_approval.is_some() { "it waits for `brickship approve`" } else { "use `brickship resume` for an interrupted one" }
+                if record.pending_approval.is_some() {
+                    "it waits for `brickship approve`"
+                } else {
+                    "use `brickship resume` for an interrupted one"
+                }
             )));
         }
         _ => {
-            record.push(now_ms(), EventKind::Control { command: request.command.as_str().into(), by: user.clone() });
+            record.push(
+                now_ms(),
+                EventKind::Control {
+                    command: request.command.as_str().into(),
+                    by: user.clone(),
+                },
+            );
         }
     }
 
@@ -235,39 +316,63 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
     phases.end(reporter, "lock", since, true, None);
 
     let strategy_name = record.manifest.strategy.clone();
-    let strategy_config = record.manifest.options.get("strategy_config").cloned().unwrap_or_else(|| json!({}));
+    let strategy_config = record
+        .manifest
+        .options
+        .get("strategy_config")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     let handle: Box<dyn StepFunction> = if strategy_name == SWAP_BACK {
-        Box::new(SwapBack::from_config(&strategy_config).ok_or_else(|| EngineError::CorruptState {
-            path: location.record_path(&id),
-            message: "the swap-back configuration is incomplete".into(),
-        })?)
+        Box::new(
+            SwapBack::from_config(&strategy_config).ok_or_else(|| EngineError::CorruptState {
+                path: location.record_path(&id),
+                message: "the swap-back configuration is incomplete".into(),
+            })?,
+        )
     } else {
-        let reference: PluginRef = strategy_name.parse().map_err(|source| EngineError::plugin(strategy_name.clone(), source))?;
+        let reference: PluginRef = strategy_name
+            .parse()
+            .map_err(|source| EngineError::plugin(strategy_name.clone(), source))?;
         Box::new(
             runtime()?
                 .load_strategy(&reference.resolve_against(&p.project.root))
                 .map_err(|source| EngineError::plugin(strategy_name.clone(), source))?,
         )
     };
-    let strategy = LoadedStrategy { name: strategy_name.clone(), handle, config: strategy_config.clone() };
+    let strategy = LoadedStrategy {
+        name: strategy_name.clone(),
+        handle,
+        config: strategy_config.clone(),
+    };
 
     let mut report = Report::new(&id, record.manifest.kind, &p, &strategy_name, now_ms());
     report.workspace = client.base_url().to_owned();
     report.user = user.clone();
     report.git_commit = record.manifest.git_commit.clone();
     report.job_id = record.snapshot.job_id;
-    let start = if request.command == ControlCommand::Abort { None } else { Some(start_point(&record, request.command, &user)) };
+    let start = if request.command == ControlCommand::Abort {
+        None
+    } else {
+        Some(start_point(&record, request.command, &user))
+    };
 
     // A deployment approved before its first change uploads its code now, from this checkout:
     // it must be the code that was approved.
     let mut uploads = Vec::new();
     let mut sync_state = code_sync::SyncState::default();
     if matches!(start, Some(Start::Fresh)) && !record.planned_uploads.is_empty() {
-        let entries = project::sync::sync_plan(&p.project.root, &p.project.sync)
-            .map_err(|source| EngineError::Io { action: "read", path: "sync sources".into(), source })?;
+        let entries =
+            project::sync::sync_plan(&p.project.root, &p.project.sync).map_err(|source| EngineError::Io {
+                action: "read",
+                path: "sync sources".into(),
+                source,
+            })?;
         let (state, planned) = code_sync::plan_uploads(client, &location, &entries).await?;
         let wanted: BTreeSet<&(String, String)> = record.planned_uploads.iter().collect();
-        let have: Vec<(String, String)> = planned.iter().map(|u| (u.entry.remote.clone(), u.sha256.clone())).collect();
+        let have: Vec<(String, String)> = planned
+            .iter()
+            .map(|u| (u.entry.remote.clone(), u.sha256.clone()))
+            .collect();
         if have.iter().any(|pair| !wanted.contains(pair)) || wanted.len() != have.len() {
             guard.park(client, now_ms(), super::run::PAUSE_LEASE).await?;
             return Err(EngineError::Usage(format!(
@@ -283,19 +388,29 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
         deployment_id: id.clone(),
         pipeline: record.manifest.pipeline.clone(),
         environment: record.manifest.environment.clone(),
-        live_job_id: SwapBack::from_config(&strategy_config).map(|s| s.blue).or(record.snapshot.job_id),
+        live_job_id: SwapBack::from_config(&strategy_config)
+            .map(|s| s.blue)
+            .or(record.snapshot.job_id),
         created_jobs: record.created_jobs.clone(),
         started_runs: record.started_runs.clone(),
     };
     let plan = record.plan.clone().unwrap_or(plugin_host::types::Plan {
-        action: if record.snapshot.job_id.is_some() { plugin_host::types::PlanAction::Update } else { plugin_host::types::PlanAction::Create },
+        action: if record.snapshot.job_id.is_some() {
+            plugin_host::types::PlanAction::Update
+        } else {
+            plugin_host::types::PlanAction::Create
+        },
         changes: vec![],
     });
     let deployment = plugin_host::types::Deployment {
         id: id.clone(),
         pipeline: record.manifest.pipeline.clone(),
         environment: record.manifest.environment.clone(),
-        version: record.manifest.git_commit.clone().unwrap_or_else(|| record.manifest.config_hash.clone()),
+        version: record
+            .manifest
+            .git_commit
+            .clone()
+            .unwrap_or_else(|| record.manifest.config_hash.clone()),
         desired: record.desired.settings.clone(),
         acl: record.desired.acl.clone(),
         live: record.snapshot.settings.clone(),
@@ -304,8 +419,18 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
         config: strategy_config,
         now_ms: now_ms() as u64,
     };
-    let run_after = record.manifest.options.get("run_after").and_then(Value::as_bool).unwrap_or(false);
-    let rollback_on_failure = record.manifest.options.get("rollback_on_failure").and_then(Value::as_bool).unwrap_or(true);
+    let run_after = record
+        .manifest
+        .options
+        .get("run_after")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let rollback_on_failure = record
+        .manifest
+        .options
+        .get("rollback_on_failure")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let mut exec = Execution {
         client,
         journal,
@@ -326,20 +451,39 @@ pub async fn control(request: &ControlRequest, env: EnvLookup<'_>, reporter: &dy
         let problems = restore_snapshot(&mut exec).await;
         let restored = problems.is_empty();
         phases.end(reporter, "abort", since, true, None);
-        exec.record.status = if restored { Status::RolledBack } else { Status::Failed };
+        exec.record.status = if restored {
+            Status::RolledBack
+        } else {
+            Status::Failed
+        };
         exec.record.error = Some(format!("aborted by {user}"));
         exec.record.pending_approval = None;
         exec.record.job_id = exec.record.snapshot.job_id;
         exec.record.finished_at_ms = Some(now_ms());
-        exec.event(EventKind::Note { message: format!("aborted by {user}; snapshot {}restored", if restored { "" } else { "not fully " }) });
+        exec.event(EventKind::Note {
+            message: format!(
+                "aborted by {user}; snapshot {}restored",
+                if restored { "" } else { "not fully " }
+            ),
+        });
         exec.save().await?;
         exec.save_index().await?;
         if let Err(err) = guard.release(client).await {
-            reporter.event(EngineEvent::Note { message: &format!("warning: {}", super::error_chain(&err)) });
+            reporter.event(EngineEvent::Note {
+                message: &format!("warning: {}", super::error_chain(&err)),
+            });
         }
-        report.status = if restored { ReportStatus::RolledBack } else { ReportStatus::Failed };
+        report.status = if restored {
+            ReportStatus::RolledBack
+        } else {
+            ReportStatus::Failed
+        };
         report.error = exec.record.error.clone();
-        report.rollback = Some(RollbackReport { reason: format!("aborted by {user}"), restored, problems });
+        report.rollback = Some(RollbackReport {
+            reason: format!("aborted by {user}"),
+            restored,
+            problems,
+        });
         return finish_report(report, &phases, client, &p.project.root, None);
     };
 

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use databricks::{AccessControlRequest, Client, JobSettings, ListRuns, Run, RunNow, WaitForRun};
 use plugin_host::types::{
-    Action, ActionKind, Difference, JobRef, Outcome, OutcomeKind, RunRef, RunResult, RunSummary, TaskOutput, TaskSummary,
+    Action, ActionKind, Difference, JobRef, Outcome, OutcomeKind, RunRef, RunResult, RunSummary, TaskOutput,
+    TaskSummary,
 };
 use serde_json::Value;
 
@@ -62,23 +63,29 @@ impl ExecContext {
 
     fn job_id(&self, job: &JobRef) -> Result<i64, Outcome2> {
         match job {
-            JobRef::Live => self.live_job_id.ok_or_else(|| fail("no-live-job", "there is no live job", false)),
-            JobRef::Created { label } => self
-                .created_jobs
-                .get(label)
-                .copied()
-                .ok_or_else(|| fail("unknown-label", &format!("no job was created with label `{label}`"), false)),
+            JobRef::Live => self
+                .live_job_id
+                .ok_or_else(|| fail("no-live-job", "there is no live job", false)),
+            JobRef::Created { label } => self.created_jobs.get(label).copied().ok_or_else(|| {
+                fail(
+                    "unknown-label",
+                    &format!("no job was created with label `{label}`"),
+                    false,
+                )
+            }),
             JobRef::Id { job_id } => Ok(*job_id),
         }
     }
 
     fn run_id(&self, run: &RunRef) -> Result<i64, Outcome2> {
         match run {
-            RunRef::StartedBy { action_id } => self
-                .started_runs
-                .get(action_id)
-                .copied()
-                .ok_or_else(|| fail("unknown-run", &format!("action `{action_id}` started no run"), false)),
+            RunRef::StartedBy { action_id } => self.started_runs.get(action_id).copied().ok_or_else(|| {
+                fail(
+                    "unknown-run",
+                    &format!("action `{action_id}` started no run"),
+                    false,
+                )
+            }),
             RunRef::Id { run_id } => Ok(*run_id),
         }
     }
@@ -97,7 +104,11 @@ fn maybe_applied(err: &databricks::Error) -> bool {
 }
 
 fn fail(code: &str, message: &str, retryable: bool) -> OutcomeKind {
-    OutcomeKind::Failed { code: code.to_owned(), message: message.to_owned(), retryable }
+    OutcomeKind::Failed {
+        code: code.to_owned(),
+        message: message.to_owned(),
+        retryable,
+    }
 }
 
 fn api_failure(err: &databricks::Error) -> OutcomeKind {
@@ -111,7 +122,11 @@ fn api_failure(err: &databricks::Error) -> OutcomeKind {
         }
     });
     let retryable = err.is_rate_limited() || err.is_unavailable() || err.is_transport() || err.is_timeout();
-    OutcomeKind::Failed { code, message: err.to_string(), retryable }
+    OutcomeKind::Failed {
+        code,
+        message: err.to_string(),
+        retryable,
+    }
 }
 
 /// Progress the executor reports while it waits (runs, active runs, approvals).
@@ -131,8 +146,14 @@ impl Observer for Silent {
 /// What an approval request resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApprovalDecision {
-    Approved { by: String, comment: String },
-    Rejected { by: String, comment: String },
+    Approved {
+        by: String,
+        comment: String,
+    },
+    Rejected {
+        by: String,
+        comment: String,
+    },
     /// Nobody decided yet: the deployment parks until someone does.
     Pending,
 }
@@ -142,7 +163,12 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 
 /// Decides `request-approval` actions (a terminal prompt, a flag, or a durable approval record).
 pub trait Approver: Send + Sync {
-    fn decide<'a>(&'a self, deployment_id: &'a str, action: &'a Action, message: &'a str) -> BoxFuture<'a, ApprovalDecision>;
+    fn decide<'a>(
+        &'a self,
+        deployment_id: &'a str,
+        action: &'a Action,
+        message: &'a str,
+    ) -> BoxFuture<'a, ApprovalDecision>;
 }
 
 /// Compares a job's live settings with expected ones (both normalised by the planner).
@@ -150,7 +176,11 @@ pub type Verifier = dyn Fn(&Value, &Value) -> Vec<Difference> + Send + Sync;
 
 /// Answers a strategy's `gate-check`: the environment's gates for that point over the evidence.
 pub trait GateChecker: Send + Sync {
-    fn check(&self, point: plugin_host::types::GatePoint, evidence: &[RunSummary]) -> plugin_host::types::Verdict;
+    fn check(
+        &self,
+        point: plugin_host::types::GatePoint,
+        evidence: &[RunSummary],
+    ) -> plugin_host::types::Verdict;
 }
 
 /// The result of performing one action.
@@ -187,10 +217,18 @@ impl Executor<'_> {
                 return Performed::Parked { message };
             }
         };
-        Performed::Done(Outcome { action_id: action.id.clone(), kind })
+        Performed::Done(Outcome {
+            action_id: action.id.clone(),
+            kind,
+        })
     }
 
-    async fn perform_kind(&self, ctx: &mut ExecContext, action: &Action, resumed: bool) -> Result<Option<OutcomeKind>, OutcomeKind> {
+    async fn perform_kind(
+        &self,
+        ctx: &mut ExecContext,
+        action: &Action,
+        resumed: bool,
+    ) -> Result<Option<OutcomeKind>, OutcomeKind> {
         let client = self.client;
         let kind = match &action.kind {
             ActionKind::CreateJob { label, settings } => {
@@ -198,7 +236,11 @@ impl Executor<'_> {
                 let mut tags = ctx.tags();
                 tags.insert(TAG_LABEL.to_owned(), label.clone());
                 add_tags(&mut settings, &tags);
-                let name = settings.get("name").and_then(Value::as_str).unwrap_or("Untitled").to_owned();
+                let name = settings
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Untitled")
+                    .to_owned();
                 if resumed && let Some(job_id) = self.find_created(ctx, &name, label).await? {
                     ctx.created_jobs.insert(label.clone(), job_id);
                     return Ok(Some(OutcomeKind::JobCreated { job_id }));
@@ -228,12 +270,20 @@ impl Executor<'_> {
                 let job_id = ctx.job_id(job)?;
                 let mut settings = settings.clone();
                 add_tags(&mut settings, &ctx.tags());
-                if let Some(label) = ctx.created_jobs.iter().find(|(_, id)| **id == job_id).map(|(label, _)| label.clone()) {
+                if let Some(label) = ctx
+                    .created_jobs
+                    .iter()
+                    .find(|(_, id)| **id == job_id)
+                    .map(|(label, _)| label.clone())
+                {
                     add_tags(&mut settings, &BTreeMap::from([(TAG_LABEL.to_owned(), label)]));
                 }
                 let (settings, _) = split_acl(settings);
                 let typed = typed_settings(settings)?;
-                client.reset_job(job_id, &typed).await.map_err(|e| api_failure(&e))?;
+                client
+                    .reset_job(job_id, &typed)
+                    .await
+                    .map_err(|e| api_failure(&e))?;
                 OutcomeKind::Done
             }
             ActionKind::DeleteJob { job } => {
@@ -252,15 +302,24 @@ impl Executor<'_> {
             }
             ActionKind::RenameJob { job, name } => {
                 let job_id = ctx.job_id(job)?;
-                let settings = JobSettings { name: Some(name.clone()), ..JobSettings::default() };
-                client.update_job(job_id, Some(&settings), &[]).await.map_err(|e| api_failure(&e))?;
+                let settings = JobSettings {
+                    name: Some(name.clone()),
+                    ..JobSettings::default()
+                };
+                client
+                    .update_job(job_id, Some(&settings), &[])
+                    .await
+                    .map_err(|e| api_failure(&e))?;
                 OutcomeKind::Done
             }
             ActionKind::PauseSchedule { job } => self.set_pause(ctx.job_id(job)?, "PAUSED").await?,
             ActionKind::UnpauseSchedule { job } => self.set_pause(ctx.job_id(job)?, "UNPAUSED").await?,
             ActionKind::CancelActiveRuns { job } => {
                 let job_id = ctx.job_id(job)?;
-                client.cancel_all_runs(job_id).await.map_err(|e| api_failure(&e))?;
+                client
+                    .cancel_all_runs(job_id)
+                    .await
+                    .map_err(|e| api_failure(&e))?;
                 OutcomeKind::Done
             }
             ActionKind::WaitActiveRuns { job, timeout_ms } => {
@@ -271,36 +330,58 @@ impl Executor<'_> {
                     if active.is_empty() {
                         break OutcomeKind::Done;
                     }
-                    self.observer.progress(action, &format!("waiting for {} active run(s) of job {job_id}", active.len()));
+                    self.observer.progress(
+                        action,
+                        &format!("waiting for {} active run(s) of job {job_id}", active.len()),
+                    );
                     if Instant::now() >= deadline {
-                        break OutcomeKind::TimedOut { run: active.into_iter().next() };
+                        break OutcomeKind::TimedOut {
+                            run: active.into_iter().next(),
+                        };
                     }
-                    tokio::time::sleep(self.poll.min(deadline.saturating_duration_since(Instant::now()))).await;
+                    tokio::time::sleep(self.poll.min(deadline.saturating_duration_since(Instant::now())))
+                        .await;
                 }
             }
             ActionKind::ListActiveRuns { job } => {
                 let job_id = ctx.job_id(job)?;
-                OutcomeKind::Runs { runs: self.active_runs(job_id).await? }
+                OutcomeKind::Runs {
+                    runs: self.active_runs(job_id).await?,
+                }
             }
-            ActionKind::RunJob { job, parameters, idempotency_token } => {
+            ActionKind::RunJob {
+                job,
+                parameters,
+                idempotency_token,
+            } => {
                 let job_id = ctx.job_id(job)?;
                 let mut request = RunNow::new(job_id);
                 if !parameters.is_empty() {
-                    request.job_parameters =
-                        Some(parameters.iter().map(|p| (p.name.clone(), p.value.clone())).collect());
+                    request.job_parameters = Some(
+                        parameters
+                            .iter()
+                            .map(|p| (p.name.clone(), p.value.clone()))
+                            .collect(),
+                    );
                 }
                 request.idempotency_token = Some(idempotency_token.clone());
                 let started = client.run_now(&request).await.map_err(|e| api_failure(&e))?;
                 ctx.started_runs.insert(action.id.clone(), started.run_id);
-                OutcomeKind::RunStarted { run_id: started.run_id }
+                OutcomeKind::RunStarted {
+                    run_id: started.run_id,
+                }
             }
             ActionKind::WaitRun { run, timeout_ms } => {
                 let run_id = ctx.run_id(run)?;
-                let options = WaitForRun::timeout(Duration::from_millis(*timeout_ms)).poll(self.poll, self.poll * 10);
+                let options =
+                    WaitForRun::timeout(Duration::from_millis(*timeout_ms)).poll(self.poll, self.poll * 10);
                 let observer = self.observer;
                 let waited = client
                     .wait_for_run(run_id, &options, |run| {
-                        let state = run.life_cycle_state().map(|s| s.as_str().to_owned()).unwrap_or_default();
+                        let state = run
+                            .life_cycle_state()
+                            .map(|s| s.as_str().to_owned())
+                            .unwrap_or_default();
                         observer.progress(action, &format!("run {run_id}: {state}"));
                     })
                     .await;
@@ -326,7 +407,9 @@ impl Executor<'_> {
                     .recent_runs(&query, (*limit).clamp(1, 100) as usize)
                     .await
                     .map_err(|e| api_failure(&e))?;
-                OutcomeKind::Runs { runs: runs.iter().map(summarize).collect() }
+                OutcomeKind::Runs {
+                    runs: runs.iter().map(summarize).collect(),
+                }
             }
             ActionKind::RunOutput { run } => {
                 let run_id = ctx.run_id(run)?;
@@ -334,12 +417,19 @@ impl Executor<'_> {
                 let mut outputs = Vec::new();
                 for task in run.tasks.iter().flatten() {
                     let Some(task_run_id) = task.run_id else { continue };
-                    let output = client.get_run_output(task_run_id).await.map_err(|e| api_failure(&e))?;
+                    let output = client
+                        .get_run_output(task_run_id)
+                        .await
+                        .map_err(|e| api_failure(&e))?;
                     outputs.push(TaskOutput {
                         task_key: task.task_key.clone(),
                         run_id: task_run_id,
                         notebook_result: output.notebook_output.as_ref().and_then(|n| n.result.clone()),
-                        truncated: output.notebook_output.as_ref().and_then(|n| n.truncated).unwrap_or(false),
+                        truncated: output
+                            .notebook_output
+                            .as_ref()
+                            .and_then(|n| n.truncated)
+                            .unwrap_or(false),
                         error: output.error.clone(),
                         logs: output.logs.clone(),
                     });
@@ -347,27 +437,42 @@ impl Executor<'_> {
                 OutcomeKind::Outputs { outputs }
             }
             ActionKind::Wait { duration_ms } => {
-                self.observer.progress(action, &format!("waiting {}", super::human_duration_ms(*duration_ms as i64)));
+                self.observer.progress(
+                    action,
+                    &format!("waiting {}", super::human_duration_ms(*duration_ms as i64)),
+                );
                 tokio::time::sleep(Duration::from_millis(*duration_ms)).await;
                 OutcomeKind::Done
             }
-            ActionKind::RequestApproval { message } => match self.approver.decide(&ctx.deployment_id, action, message).await {
-                ApprovalDecision::Approved { by, comment } => OutcomeKind::Approved { by, comment },
-                ApprovalDecision::Rejected { by, comment } => OutcomeKind::Rejected { by, comment },
-                ApprovalDecision::Pending => return Ok(None),
-            },
+            ActionKind::RequestApproval { message } => {
+                match self.approver.decide(&ctx.deployment_id, action, message).await {
+                    ApprovalDecision::Approved { by, comment } => OutcomeKind::Approved { by, comment },
+                    ApprovalDecision::Rejected { by, comment } => OutcomeKind::Rejected { by, comment },
+                    ApprovalDecision::Pending => return Ok(None),
+                }
+            }
             ActionKind::SetPermissions { job, acl } => {
                 let job_id = ctx.job_id(job)?;
-                let acl: Vec<AccessControlRequest> = serde_json::from_value(acl.clone())
-                    .map_err(|err| fail("bad-acl", &format!("the ACL is not a list of permission entries: {err}"), false))?;
-                client.set_job_permissions(job_id, &acl).await.map_err(|e| api_failure(&e))?;
+                let acl: Vec<AccessControlRequest> = serde_json::from_value(acl.clone()).map_err(|err| {
+                    fail(
+                        "bad-acl",
+                        &format!("the ACL is not a list of permission entries: {err}"),
+                        false,
+                    )
+                })?;
+                client
+                    .set_job_permissions(job_id, &acl)
+                    .await
+                    .map_err(|e| api_failure(&e))?;
                 OutcomeKind::Done
             }
             ActionKind::VerifyJob { job, settings } => {
                 let job_id = ctx.job_id(job)?;
                 let live = client.get_job_value(job_id).await.map_err(|e| api_failure(&e))?;
                 let live_settings = live.get("settings").cloned().unwrap_or(Value::Null);
-                OutcomeKind::Verified { differences: (self.verifier)(settings, &live_settings) }
+                OutcomeKind::Verified {
+                    differences: (self.verifier)(settings, &live_settings),
+                }
             }
             ActionKind::GateCheck { point, evidence } => {
                 // The evidence: the runs named, as they are now.
@@ -377,15 +482,26 @@ impl Executor<'_> {
                     let run = client.get_run(run_id).await.map_err(|e| api_failure(&e))?;
                     runs.push(summarize(&run));
                 }
-                OutcomeKind::GateVerdict { verdict: self.gates.check(*point, &runs) }
+                OutcomeKind::GateVerdict {
+                    verdict: self.gates.check(*point, &runs),
+                }
             }
         };
         Ok(Some(kind))
     }
 
     /// A job this deployment may have created under `label` before an interruption.
-    async fn find_created(&self, ctx: &ExecContext, name: &str, label: &str) -> Result<Option<i64>, OutcomeKind> {
-        let jobs = self.client.find_jobs_by_name(name).await.map_err(|e| api_failure(&e))?;
+    async fn find_created(
+        &self,
+        ctx: &ExecContext,
+        name: &str,
+        label: &str,
+    ) -> Result<Option<i64>, OutcomeKind> {
+        let jobs = self
+            .client
+            .find_jobs_by_name(name)
+            .await
+            .map_err(|e| api_failure(&e))?;
         Ok(jobs.into_iter().find_map(|job| {
             let tags = job.settings.tags.as_ref()?;
             (tags.get(TAG_DEPLOYMENT).map(String::as_str) == Some(ctx.deployment_id.as_str())
@@ -395,14 +511,21 @@ impl Executor<'_> {
     }
 
     async fn active_runs(&self, job_id: i64) -> Result<Vec<RunSummary>, OutcomeKind> {
-        let query = ListRuns { active_only: true, ..ListRuns::for_job(job_id) };
+        let query = ListRuns {
+            active_only: true,
+            ..ListRuns::for_job(job_id)
+        };
         let runs = self.client.list_runs(&query).await.map_err(|e| api_failure(&e))?;
         Ok(runs.iter().map(summarize).collect())
     }
 
     /// Sets the pause status of whichever of schedule / trigger / continuous the job has.
     async fn set_pause(&self, job_id: i64, status: &str) -> Result<OutcomeKind, OutcomeKind> {
-        let job = self.client.get_job_value(job_id).await.map_err(|e| api_failure(&e))?;
+        let job = self
+            .client
+            .get_job_value(job_id)
+            .await
+            .map_err(|e| api_failure(&e))?;
         let settings = job.get("settings").cloned().unwrap_or(Value::Null);
         let mut update = serde_json::Map::new();
         for field in ["schedule", "trigger", "continuous"] {
@@ -417,7 +540,10 @@ impl Executor<'_> {
             return Ok(OutcomeKind::Done);
         }
         let typed = typed_settings(Value::Object(update))?;
-        self.client.update_job(job_id, Some(&typed), &[]).await.map_err(|e| api_failure(&e))?;
+        self.client
+            .update_job(job_id, Some(&typed), &[])
+            .await
+            .map_err(|e| api_failure(&e))?;
         Ok(OutcomeKind::Done)
     }
 }
@@ -425,7 +551,9 @@ impl Executor<'_> {
 /// Adds `tags` to the settings' `tags` map (keeping the job's own tags).
 pub fn add_tags(settings: &mut Value, tags: &BTreeMap<String, String>) {
     if let Value::Object(map) = settings {
-        let entry = map.entry("tags").or_insert_with(|| Value::Object(serde_json::Map::new()));
+        let entry = map
+            .entry("tags")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
         if let Value::Object(existing) = entry {
             for (key, value) in tags {
                 existing.insert(key.clone(), Value::String(value.clone()));
@@ -444,7 +572,13 @@ fn split_acl(mut settings: Value) -> (Value, Option<Vec<AccessControlRequest>>) 
 }
 
 fn typed_settings(settings: Value) -> Result<JobSettings, OutcomeKind> {
-    JobSettings::from_value(settings).map_err(|err| fail("bad-settings", &format!("the job settings are not valid JobSettings: {err}"), false))
+    JobSettings::from_value(settings).map_err(|err| {
+        fail(
+            "bad-settings",
+            &format!("the job settings are not valid JobSettings: {err}"),
+            false,
+        )
+    })
 }
 
 /// Maps the Jobs API `result_state` to the contract's [`RunResult`].
@@ -490,26 +624,36 @@ pub fn summarize(run: &Run) -> RunSummary {
                 .and_then(|s| s.life_cycle_state.as_ref())
                 .is_some_and(databricks::RunLifeCycleState::is_terminal);
             let duration = task.run_duration.filter(|d| *d > 0).unwrap_or_else(|| {
-                task.setup_duration.unwrap_or(0) + task.execution_duration.unwrap_or(0) + task.cleanup_duration.unwrap_or(0)
+                task.setup_duration.unwrap_or(0)
+                    + task.execution_duration.unwrap_or(0)
+                    + task.cleanup_duration.unwrap_or(0)
             });
             TaskSummary {
                 task_key: task.task_key.clone(),
                 run_id: task.run_id.unwrap_or(0),
                 result_state: if task_terminal {
-                    task.state.as_ref().and_then(|s| s.result_state.as_ref()).and_then(run_result)
+                    task.state
+                        .as_ref()
+                        .and_then(|s| s.result_state.as_ref())
+                        .and_then(run_result)
                 } else {
                     None
                 },
                 start_ms: task.start_time.unwrap_or(0).max(0) as u64,
                 duration_ms: duration.max(0) as u64,
-                attempts: task.attempt_number.map_or(if task.start_time.unwrap_or(0) > 0 { 1 } else { 0 }, |a| a as u32 + 1),
+                attempts: task
+                    .attempt_number
+                    .map_or(if task.start_time.unwrap_or(0) > 0 { 1 } else { 0 }, |a| {
+                        a as u32 + 1
+                    }),
             }
         })
         .collect();
     let failed_tasks = tasks
         .iter()
         .filter(|t| {
-            t.result_state.is_some_and(|r| !matches!(r, RunResult::Success | RunResult::Excluded | RunResult::Disabled))
+            t.result_state
+                .is_some_and(|r| !matches!(r, RunResult::Success | RunResult::Excluded | RunResult::Disabled))
         })
         .count() as u32;
     let retried_tasks = tasks.iter().filter(|t| t.attempts > 1).count() as u32;
@@ -538,7 +682,12 @@ pub fn summarize(run: &Run) -> RunSummary {
             .job_parameters
             .iter()
             .flatten()
-            .map(|p| (p.name.clone(), p.value.clone().or_else(|| p.default.clone()).unwrap_or_default()))
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.value.clone().or_else(|| p.default.clone()).unwrap_or_default(),
+                )
+            })
             .collect(),
         tasks,
         failed_tasks,

@@ -4,7 +4,9 @@
 
 use std::sync::Mutex;
 
-use plugin_host::types::{CostEstimate, Deployment, Event, EventKind, Finding, GatePoint, RunSummary, Verdict};
+use plugin_host::types::{
+    CostEstimate, Deployment, Event, EventKind, Finding, GatePoint, RunSummary, Verdict,
+};
 use serde_json::Value;
 
 use super::EngineError;
@@ -30,12 +32,24 @@ impl Extensions {
     /// Reads the `gates`, `notifiers`, `notifications` and `cost` sections for `pipeline`'s
     /// environment, loads each plugin and validates its configuration. `with_gates: false`
     /// loads notifiers only (rollbacks are never held back by gates).
-    pub fn load(pipeline: &RenderedPipeline, env: EnvLookup<'_>, strict: bool, with_gates: bool) -> Result<(Self, Diagnostics), EngineError> {
+    pub fn load(
+        pipeline: &RenderedPipeline,
+        env: EnvLookup<'_>,
+        strict: bool,
+        with_gates: bool,
+    ) -> Result<(Self, Diagnostics), EngineError> {
         let (settings, warnings) = PluginSettings::load(pipeline, env, strict)?;
         let runtime = super::run::runtime()?;
-        let gates = if with_gates { Some(Gates::load(runtime, &settings)?) } else { None };
+        let gates = if with_gates {
+            Some(Gates::load(runtime, &settings)?)
+        } else {
+            None
+        };
         let notifiers = Some(Notifiers::load(runtime, &settings)?);
-        let cost = cost::estimate(&pipeline.settings, &CostOptions::for_pipeline(pipeline, &settings));
+        let cost = cost::estimate(
+            &pipeline.settings,
+            &CostOptions::for_pipeline(pipeline, &settings),
+        );
         let extensions = Self {
             gates,
             notifiers,
@@ -66,7 +80,10 @@ impl Extensions {
 
     /// The names of the gates that run at `point`.
     pub fn gates_at(&self, point: GatePoint) -> Vec<String> {
-        self.gates.as_ref().map(|g| g.names_at(point).into_iter().map(str::to_owned).collect()).unwrap_or_default()
+        self.gates
+            .as_ref()
+            .map(|g| g.names_at(point).into_iter().map(str::to_owned).collect())
+            .unwrap_or_default()
     }
 
     /// Redacts the project's secrets from text meant for people.
@@ -75,7 +92,12 @@ impl Extensions {
     }
 
     /// Asks the gates configured for `point`; the report is kept for the deployment report.
-    pub fn evaluate(&self, point: GatePoint, deployment: &Deployment, evidence: &[RunSummary]) -> Option<GateReport> {
+    pub fn evaluate(
+        &self,
+        point: GatePoint,
+        deployment: &Deployment,
+        evidence: &[RunSummary],
+    ) -> Option<GateReport> {
         let gates = self.gates.as_ref()?;
         if gates.names_at(point).is_empty() {
             return None;
@@ -115,14 +137,23 @@ impl Extensions {
             at_ms: super::now_ms() as u64,
         };
         let records = notifiers.notify(&event).await;
-        self.deliveries.lock().unwrap_or_else(|p| p.into_inner()).extend(records);
+        self.deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(records);
     }
 
     /// The gate reports and deliveries so far, for the report.
     pub fn take_records(&self) -> (Vec<Value>, Vec<Value>) {
         let reports = std::mem::take(&mut *self.reports.lock().unwrap_or_else(|p| p.into_inner()));
         let deliveries = std::mem::take(&mut *self.deliveries.lock().unwrap_or_else(|p| p.into_inner()));
-        (reports, deliveries.into_iter().filter_map(|d| serde_json::to_value(d).ok()).collect())
+        (
+            reports,
+            deliveries
+                .into_iter()
+                .filter_map(|d| serde_json::to_value(d).ok())
+                .collect(),
+        )
     }
 }
 

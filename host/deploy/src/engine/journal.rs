@@ -30,7 +30,9 @@ pub struct StateLocation {
 impl StateLocation {
     /// `<state_root>/<pipeline>/<environment>`.
     pub fn new(state_root: &str, pipeline: &str, environment: &str) -> Self {
-        Self { dir: format!("{}/{pipeline}/{environment}", state_root.trim_end_matches('/')) }
+        Self {
+            dir: format!("{}/{pipeline}/{environment}", state_root.trim_end_matches('/')),
+        }
     }
 
     /// The folder.
@@ -97,7 +99,10 @@ impl Status {
 
     /// True when the deployment will not change anything any more.
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Succeeded | Status::RolledBack | Status::Failed | Status::Interrupted)
+        matches!(
+            self,
+            Status::Succeeded | Status::RolledBack | Status::Failed | Status::Interrupted
+        )
     }
 }
 
@@ -161,16 +166,31 @@ pub struct JournalEvent {
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum EventKind {
     /// A phase began or ended.
-    Phase { phase: String, status: String, #[serde(default, skip_serializing_if = "Option::is_none")] detail: Option<String> },
+    Phase {
+        phase: String,
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
     /// The strategy returned a step (before any of its actions ran). The actions are kept whole
     /// so a resumed deployment performs exactly what the strategy asked for.
-    Step { step: u32, phase: Phase, message: String, state: String, actions: Vec<Action> },
+    Step {
+        step: u32,
+        phase: Phase,
+        message: String,
+        state: String,
+        actions: Vec<Action>,
+    },
     /// A human steered the deployment (`promote`, `abort`, `resume`, `approve`).
     Control { command: String, by: String },
     /// An action is about to run.
     ActionStarted { step: u32, action: Action },
     /// An action ran.
-    ActionFinished { step: u32, outcome: Outcome, duration_ms: u64 },
+    ActionFinished {
+        step: u32,
+        outcome: Outcome,
+        duration_ms: u64,
+    },
     /// Anything else worth recording (rollback steps, lock breaks, warnings).
     Note { message: String },
 }
@@ -328,7 +348,11 @@ pub struct Index {
 impl Index {
     /// Inserts or replaces the entry with the same deployment id.
     pub fn upsert(&mut self, entry: IndexEntry) {
-        match self.deployments.iter_mut().find(|e| e.deployment_id == entry.deployment_id) {
+        match self
+            .deployments
+            .iter_mut()
+            .find(|e| e.deployment_id == entry.deployment_id)
+        {
             Some(existing) => *existing = entry,
             None => self.deployments.push(entry),
         }
@@ -340,7 +364,10 @@ impl Index {
 
     /// The most recent deployment that left the job in a known good state (succeeded).
     pub fn last_succeeded(&self) -> Option<&IndexEntry> {
-        self.deployments.iter().rev().find(|e| e.status == Status::Succeeded)
+        self.deployments
+            .iter()
+            .rev()
+            .find(|e| e.status == Status::Succeeded)
     }
 
     /// Deployments that never finished.
@@ -385,7 +412,12 @@ impl<'a> Journal<'a> {
     }
 
     pub async fn write_record(&self, record: &DeploymentRecord) -> Result<(), EngineError> {
-        write_json(self.client, &self.location.record_path(&record.manifest.deployment_id), record).await?;
+        write_json(
+            self.client,
+            &self.location.record_path(&record.manifest.deployment_id),
+            record,
+        )
+        .await?;
         crash_point();
         Ok(())
     }
@@ -410,11 +442,21 @@ fn crash_point() {
 }
 
 /// Reads a JSON workspace file; `None` when it does not exist.
-pub async fn read_json<T: for<'de> Deserialize<'de>>(client: &Client, path: &str) -> Result<Option<T>, EngineError> {
-    match client.workspace().export(path, databricks::ExportFormat::Auto).await {
+pub async fn read_json<T: for<'de> Deserialize<'de>>(
+    client: &Client,
+    path: &str,
+) -> Result<Option<T>, EngineError> {
+    match client
+        .workspace()
+        .export(path, databricks::ExportFormat::Auto)
+        .await
+    {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|err| EngineError::CorruptState { path: path.to_owned(), message: err.to_string() }),
+            .map_err(|err| EngineError::CorruptState {
+                path: path.to_owned(),
+                message: err.to_string(),
+            }),
         Err(err) if err.is_not_found() => Ok(None),
         Err(source) => Err(EngineError::workspace(format!("read `{path}`"), source)),
     }
@@ -443,5 +485,6 @@ pub async fn write_json<T: Serialize>(client: &Client, path: &str, value: &T) ->
 
 /// The folder of a workspace path.
 pub fn parent_of(path: &str) -> &str {
-    path.rsplit_once('/').map_or("/", |(parent, _)| if parent.is_empty() { "/" } else { parent })
+    path.rsplit_once('/')
+        .map_or("/", |(parent, _)| if parent.is_empty() { "/" } else { parent })
 }

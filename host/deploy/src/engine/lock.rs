@@ -63,7 +63,10 @@ impl LockInfo {
     /// Why this lock is stale, if it is: its lease expired, or its process is gone from this machine.
     pub fn stale_reason(&self, now_ms: i64) -> Option<String> {
         if now_ms >= self.expires_at_ms {
-            return Some(format!("its lease expired {} ago", super::human_duration_ms(now_ms - self.expires_at_ms)));
+            return Some(format!(
+                "its lease expired {} ago",
+                super::human_duration_ms(now_ms - self.expires_at_ms)
+            ));
         }
         if !self.paused && self.machine == machine_name() && !process_alive(self.pid) {
             return Some(format!("process {} on `{}` is gone", self.pid, self.machine));
@@ -105,7 +108,11 @@ pub enum LockError {
         "`{path}` holds a stale lock: {} ({reason}); that deployment was interrupted — run `brickship status` to see it, then pass `--force-lock` to break the lock",
         info.describe()
     )]
-    Stale { path: String, info: LockInfo, reason: String },
+    Stale {
+        path: String,
+        info: LockInfo,
+        reason: String,
+    },
 }
 
 /// A held lock; release it with [`LockGuard::release`].
@@ -153,8 +160,12 @@ impl LockGuard {
                     match client.workspace().delete(&self.path, false).await {
                         Ok(()) => return Ok(()),
                         Err(err) if err.is_not_found() => return Ok(()),
-                        Err(err) if attempt < 4 && (err.is_transport() || err.is_timeout() || err.is_unavailable()) => {}
-                        Err(source) => return Err(EngineError::workspace(format!("release `{}`", self.path), source)),
+                        Err(err)
+                            if attempt < 4
+                                && (err.is_transport() || err.is_timeout() || err.is_unavailable()) => {}
+                        Err(source) => {
+                            return Err(EngineError::workspace(format!("release `{}`", self.path), source));
+                        }
                     }
                 }
             }
@@ -169,8 +180,14 @@ impl LockGuard {
     async fn check_ours(&self, client: &Client) -> Result<(), EngineError> {
         match read_json::<LockInfo>(client, &self.path).await? {
             Some(current) if current.deployment_id == self.info.deployment_id => Ok(()),
-            Some(current) => Err(EngineError::LockLost { path: self.path.clone(), holder: current.describe() }),
-            None => Err(EngineError::LockLost { path: self.path.clone(), holder: "nobody (it was deleted)".to_owned() }),
+            Some(current) => Err(EngineError::LockLost {
+                path: self.path.clone(),
+                holder: current.describe(),
+            }),
+            None => Err(EngineError::LockLost {
+                path: self.path.clone(),
+                holder: "nobody (it was deleted)".to_owned(),
+            }),
         }
     }
 }
@@ -193,21 +210,41 @@ pub async fn acquire(
     // Bounded: a create can lose to a competitor at most a few times before we report it.
     for _ in 0..4 {
         match write(client, path, &info, false).await {
-            Ok(()) => return Ok(LockGuard { path: path.to_owned(), info, broke }),
+            Ok(()) => {
+                return Ok(LockGuard {
+                    path: path.to_owned(),
+                    info,
+                    broke,
+                });
+            }
             Err(EngineError::Workspace { source, .. })
-                if source.is_already_exists() || source.is_transport() || source.is_timeout() || source.is_unavailable() =>
+                if source.is_already_exists()
+                    || source.is_transport()
+                    || source.is_timeout()
+                    || source.is_unavailable() =>
             {
                 match read_json::<LockInfo>(client, path).await? {
                     // Our own create was applied (its response was lost), or a retry raced it.
                     Some(current) if current.deployment_id == info.deployment_id => {
-                        return Ok(LockGuard { path: path.to_owned(), info, broke });
+                        return Ok(LockGuard {
+                            path: path.to_owned(),
+                            info,
+                            broke,
+                        });
                     }
                     Some(current) => {
                         let stale = current.stale_reason(now_ms);
                         if !force && !finished(&current.deployment_id) {
                             return Err(match stale {
-                                Some(reason) => LockError::Stale { path: path.to_owned(), info: current, reason },
-                                None => LockError::Held { path: path.to_owned(), info: current },
+                                Some(reason) => LockError::Stale {
+                                    path: path.to_owned(),
+                                    info: current,
+                                    reason,
+                                },
+                                None => LockError::Held {
+                                    path: path.to_owned(),
+                                    info: current,
+                                },
                             }
                             .into());
                         }
@@ -219,7 +256,9 @@ pub async fn acquire(
                             .delete(path, false)
                             .await
                             .or_else(|err| if err.is_not_found() { Ok(()) } else { Err(err) })
-                            .map_err(|source| EngineError::workspace(format!("break the lock `{path}`"), source))?;
+                            .map_err(|source| {
+                                EngineError::workspace(format!("break the lock `{path}`"), source)
+                            })?;
                         broke = Some(current);
                     }
                     // Deleted between our create and our read: try again.
@@ -229,7 +268,9 @@ pub async fn acquire(
             Err(err) => return Err(err),
         }
     }
-    Err(EngineError::Internal(format!("could not take the lock `{path}`: it kept changing hands")))
+    Err(EngineError::Internal(format!(
+        "could not take the lock `{path}`: it kept changing hands"
+    )))
 }
 
 /// Reads the lock without taking it.
@@ -260,8 +301,16 @@ pub fn machine_name() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|name| !name.is_empty())
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|name| name.trim().to_owned()))
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|name| name.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|name| name.trim().to_owned())
+        })
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|name| name.trim().to_owned())
+        })
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "unknown-host".to_owned())
 }
@@ -278,7 +327,9 @@ fn process_alive(pid: u32) -> bool {
     }
     match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
         // A zombie (state Z) has exited; it only waits for its parent to reap it.
-        Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }

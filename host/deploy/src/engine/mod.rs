@@ -22,8 +22,8 @@
 //! converge. A deploy whose plan is empty makes no mutating call at all.
 
 pub mod connect;
-pub mod cost;
 pub mod control;
+pub mod cost;
 pub mod executor;
 pub mod extensions;
 pub mod gates;
@@ -41,8 +41,8 @@ use crate::diagnostics::Diagnostics;
 pub use connect::{WorkspaceChoice, connect};
 pub use control::{ControlRequest, control};
 pub use run::{
-    ActiveRuns, ControlCommand, DeployOutcome, DeployRequest, EngineEvent, Reporter, RollbackRequest, deploy, history, plan, rollback,
-    status, validate,
+    ActiveRuns, ControlCommand, DeployOutcome, DeployRequest, EngineEvent, Reporter, RollbackRequest, deploy,
+    history, plan, rollback, status, validate,
 };
 
 /// Why a command could not do its job. [`EngineError::exit_code`] maps each to the documented
@@ -51,7 +51,10 @@ pub use run::{
 pub enum EngineError {
     /// The project has errors; the findings are rendered in `rendered`.
     #[error("{summary}")]
-    Invalid { summary: String, diagnostics: Box<Diagnostics> },
+    Invalid {
+        summary: String,
+        diagnostics: Box<Diagnostics>,
+    },
     /// Bad input that is not a file finding (an unknown environment, a bad flag value).
     #[error("{0}")]
     Usage(String),
@@ -71,7 +74,9 @@ pub enum EngineError {
     },
     #[error(transparent)]
     Lock(Box<lock::LockError>),
-    #[error("lost the lock `{path}`: it is now held by {holder}; stopping so two deployments never interleave")]
+    #[error(
+        "lost the lock `{path}`: it is now held by {holder}; stopping so two deployments never interleave"
+    )]
     LockLost { path: String, holder: String },
     /// Approval required and not given.
     #[error("{0}")]
@@ -87,7 +92,9 @@ pub enum EngineError {
         source: Box<plugin_host::Error>,
     },
     /// A journal file is not what brickship writes.
-    #[error("the journal file `{path}` is damaged ({message}); inspect it in the workspace, fix or delete it")]
+    #[error(
+        "the journal file `{path}` is damaged ({message}); inspect it in the workspace, fix or delete it"
+    )]
     CorruptState { path: String, message: String },
     /// Several jobs carry the pipeline's name and the journal does not say which is live.
     #[error(
@@ -115,12 +122,18 @@ impl From<lock::LockError> for EngineError {
 impl EngineError {
     /// A failed workspace call while trying to `action`.
     pub fn workspace(action: impl Into<String>, source: databricks::Error) -> Self {
-        EngineError::Workspace { action: action.into(), source: Box::new(source) }
+        EngineError::Workspace {
+            action: action.into(),
+            source: Box::new(source),
+        }
     }
 
     /// A plugin that could not be loaded or failed.
     pub fn plugin(plugin: impl Into<String>, source: plugin_host::Error) -> Self {
-        EngineError::Plugin { plugin: plugin.into(), source: Box::new(source) }
+        EngineError::Plugin {
+            plugin: plugin.into(),
+            source: Box::new(source),
+        }
     }
 
     /// The process exit code for this error (see CONVENTIONS.md).
@@ -130,7 +143,9 @@ impl EngineError {
             EngineError::Connect { source, .. } if source.is_config() => 2,
             EngineError::ApprovalRefused(_) | EngineError::GateRefused(_) => 3,
             EngineError::Plugin { source, .. } => match **source {
-                plugin_host::Error::Config { .. } | plugin_host::Error::NotFound { .. } | plugin_host::Error::DigestMismatch { .. } => 2,
+                plugin_host::Error::Config { .. }
+                | plugin_host::Error::NotFound { .. }
+                | plugin_host::Error::DigestMismatch { .. } => 2,
                 _ => 4,
             },
             _ => 1,

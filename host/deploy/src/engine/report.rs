@@ -132,7 +132,13 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(deployment_id: &str, kind: DeploymentKind, pipeline: &RenderedPipeline, strategy: &str, started_at_ms: i64) -> Self {
+    pub fn new(
+        deployment_id: &str,
+        kind: DeploymentKind,
+        pipeline: &RenderedPipeline,
+        strategy: &str,
+        started_at_ms: i64,
+    ) -> Self {
         Self {
             deployment_id: deployment_id.to_owned(),
             kind,
@@ -190,7 +196,11 @@ impl Report {
     /// Writes `<project>/deployments/reports/<id>.json` and `.md`.
     pub fn write(&self, project_root: &Path) -> Result<Vec<PathBuf>, EngineError> {
         let dir = project_root.join("deployments").join("reports");
-        let io = |action, path: &Path, source| EngineError::Io { action, path: path.display().to_string(), source };
+        let io = |action, path: &Path, source| EngineError::Io {
+            action,
+            path: path.display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         let json_path = dir.join(format!("{}.json", self.deployment_id));
         let json = serde_json::to_vec_pretty(self).map_err(|e| EngineError::Internal(e.to_string()))?;
@@ -207,7 +217,12 @@ impl Report {
             DeploymentKind::Deploy => "Deployment",
             DeploymentKind::Rollback => "Rollback",
         };
-        let _ = writeln!(md, "# {kind} `{}`: {}\n", self.deployment_id, self.status.as_str());
+        let _ = writeln!(
+            md,
+            "# {kind} `{}`: {}\n",
+            self.deployment_id,
+            self.status.as_str()
+        );
         let _ = writeln!(md, "| | |\n|---|---|");
         let rows: Vec<(&str, String)> = vec![
             ("pipeline", format!("`{}`", self.pipeline)),
@@ -215,12 +230,21 @@ impl Report {
             ("strategy", format!("`{}`", self.strategy)),
             ("workspace", self.workspace.clone()),
             ("user", self.user.clone()),
-            ("git commit", self.git_commit.clone().unwrap_or_else(|| "—".into())),
-            ("config hash", format!("`{}`", &self.config_hash[..self.config_hash.len().min(16)])),
+            (
+                "git commit",
+                self.git_commit.clone().unwrap_or_else(|| "—".into()),
+            ),
+            (
+                "config hash",
+                format!("`{}`", &self.config_hash[..self.config_hash.len().min(16)]),
+            ),
             ("started", format_time_ms(self.started_at_ms)),
             ("duration", human_duration_ms(self.duration_ms)),
             ("job", self.job_id.map_or_else(|| "—".into(), |id| id.to_string())),
-            ("API calls", format!("{} ({} mutating)", self.api_call_count, self.mutating_call_count)),
+            (
+                "API calls",
+                format!("{} ({} mutating)", self.api_call_count, self.mutating_call_count),
+            ),
         ];
         for (key, value) in rows {
             let _ = writeln!(md, "| {key} | {value} |");
@@ -229,7 +253,12 @@ impl Report {
             let _ = writeln!(md, "| restores | `{restores}` |");
         }
         if let Some(run) = &self.run {
-            let _ = writeln!(md, "| run | {} {} |", run["run_id"], run["url"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                md,
+                "| run | {} {} |",
+                run["run_id"],
+                run["url"].as_str().unwrap_or("")
+            );
         }
         if let Some(error) = &self.error {
             let _ = writeln!(md, "\n## Error\n\n```\n{error}\n```");
@@ -245,16 +274,35 @@ impl Report {
                 let _ = writeln!(md, "- {problem}");
             }
         }
-        let _ = writeln!(md, "\n## Plan\n\n```json\n{}\n```", serde_json::to_string_pretty(&self.plan).unwrap_or_default());
+        let _ = writeln!(
+            md,
+            "\n## Plan\n\n```json\n{}\n```",
+            serde_json::to_string_pretty(&self.plan).unwrap_or_default()
+        );
         if !self.uploads.is_empty() {
             let _ = writeln!(md, "\n## Code uploaded\n");
             for upload in &self.uploads {
-                let _ = writeln!(md, "- `{}` → `{}`", upload["local"].as_str().unwrap_or(""), upload["remote"].as_str().unwrap_or(""));
+                let _ = writeln!(
+                    md,
+                    "- `{}` → `{}`",
+                    upload["local"].as_str().unwrap_or(""),
+                    upload["remote"].as_str().unwrap_or("")
+                );
             }
         }
-        let findings = self.findings.get("diagnostics").and_then(Value::as_array).map_or(0, Vec::len);
+        let findings = self
+            .findings
+            .get("diagnostics")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         let _ = writeln!(md, "\n## Findings\n\n{findings} finding(s).");
-        for finding in self.findings.get("diagnostics").and_then(Value::as_array).into_iter().flatten() {
+        for finding in self
+            .findings
+            .get("diagnostics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let _ = writeln!(
                 md,
                 "- {} {}: {}",
@@ -263,7 +311,10 @@ impl Report {
                 finding.get("message").and_then(Value::as_str).unwrap_or("")
             );
         }
-        let _ = writeln!(md, "\n## Phases\n\n| phase | result | start | duration | detail |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            md,
+            "\n## Phases\n\n| phase | result | start | duration | detail |\n|---|---|---|---|---|"
+        );
         for phase in &self.phases {
             let _ = writeln!(
                 md,
@@ -276,25 +327,42 @@ impl Report {
             );
         }
         if !self.actions.is_empty() {
-            let _ = writeln!(md, "\n## Actions\n\n| step | action | outcome | duration |\n|---|---|---|---|");
+            let _ = writeln!(
+                md,
+                "\n## Actions\n\n| step | action | outcome | duration |\n|---|---|---|---|"
+            );
             for action in &self.actions {
                 let kind = serde_json::to_value(&action.action.kind).ok();
-                let kind = kind.as_ref().and_then(|k| k.get("type")).and_then(Value::as_str).unwrap_or("?").to_owned();
+                let kind = kind
+                    .as_ref()
+                    .and_then(|k| k.get("type"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_owned();
                 let outcome = action
                     .outcome
                     .as_ref()
                     .and_then(|o| serde_json::to_value(&o.kind).ok())
                     .and_then(|k| k.get("type").and_then(Value::as_str).map(str::to_owned))
                     .unwrap_or_else(|| "(dry run)".into());
-                let _ = writeln!(md, "| {} | `{}` {kind} | {outcome} | {} ms |", action.step, action.action.id, action.duration_ms);
+                let _ = writeln!(
+                    md,
+                    "| {} | `{}` {kind} | {outcome} | {} ms |",
+                    action.step, action.action.id, action.duration_ms
+                );
             }
         }
         if let Some(file) = &self.monitoring_file {
             let _ = writeln!(md, "\n## Monitoring\n\nDashboards and alerts: `{file}`.");
         }
-        let _ = writeln!(md, "\n## API calls\n\n| # | call | status | attempt | ms |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            md,
+            "\n## API calls\n\n| # | call | status | attempt | ms |\n|---|---|---|---|---|"
+        );
         for (i, call) in self.api_calls.iter().enumerate() {
-            let status = call.status.map_or_else(|| call.error.clone().unwrap_or_default(), |s| s.to_string());
+            let status = call
+                .status
+                .map_or_else(|| call.error.clone().unwrap_or_default(), |s| s.to_string());
             let _ = writeln!(
                 md,
                 "| {} | `{} {}`{} | {status} | {} | {:.1} |",

@@ -11,16 +11,20 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use databricks::Client;
-use plugin_host::types::{Action, EventKind as EventKind2, GatePoint, Outcome, OutcomeKind, Phase, StepResult};
+use plugin_host::types::{
+    Action, EventKind as EventKind2, GatePoint, Outcome, OutcomeKind, Phase, StepResult,
+};
 use plugin_host::{PluginRef, PluginRuntime};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::executor::{ApprovalDecision, Approver, BoxFuture, ExecContext, Executor, MANAGED_TAGS, Observer, Performed};
+use super::executor::{
+    ApprovalDecision, Approver, BoxFuture, ExecContext, Executor, MANAGED_TAGS, Observer, Performed,
+};
 use super::extensions::{DeploymentGates, Extensions};
 use super::journal::{
-    Approval, DeploymentKind, DeploymentRecord, Desired, EventKind, Index, IndexEntry, Journal, Manifest, PendingApproval,
-    Snapshot, StateLocation, Status,
+    Approval, DeploymentKind, DeploymentRecord, Desired, EventKind, Index, IndexEntry, Journal, Manifest,
+    PendingApproval, Snapshot, StateLocation, Status,
 };
 use super::lock::{self, LockGuard, LockInfo};
 use super::probe::ClientProbe;
@@ -102,19 +106,40 @@ pub struct RollbackRequest {
 #[derive(Debug)]
 pub enum EngineEvent<'a> {
     /// A phase started (`done: None`) or ended.
-    Phase { name: &'a str, done: Option<bool>, detail: Option<&'a str> },
+    Phase {
+        name: &'a str,
+        done: Option<bool>,
+        detail: Option<&'a str>,
+    },
     /// Validation warnings (errors end the command with [`EngineError::Invalid`]).
     Findings(&'a Diagnostics),
     /// The plan, before anything changes.
     Plan { plan: &'a Plan, uploads: &'a [Upload] },
     /// A strategy step was decided.
-    Step { step: u32, phase: Phase, message: &'a str },
+    Step {
+        step: u32,
+        phase: Phase,
+        message: &'a str,
+    },
     /// An action is about to run (or, in a dry run, would run).
-    Action { step: u32, action: &'a Action, dry_run: bool },
+    Action {
+        step: u32,
+        action: &'a Action,
+        dry_run: bool,
+    },
     /// An action finished.
-    Outcome { step: u32, action: &'a Action, outcome: &'a Outcome, duration: Duration },
+    Outcome {
+        step: u32,
+        action: &'a Action,
+        outcome: &'a Outcome,
+        duration: Duration,
+    },
     /// Gates answered at a point.
-    Gates { point: &'a str, decision: &'a str, rendered: &'a str },
+    Gates {
+        point: &'a str,
+        decision: &'a str,
+        rendered: &'a str,
+    },
     /// Something is being waited for.
     Waiting { message: &'a str },
     /// Worth saying.
@@ -155,7 +180,11 @@ struct Prepared {
     warnings: Diagnostics,
 }
 
-pub(crate) fn load_pipeline(target: &Target, env: EnvLookup<'_>, enable_monitoring: Option<bool>) -> Result<(RenderedPipeline, Diagnostics), EngineError> {
+pub(crate) fn load_pipeline(
+    target: &Target,
+    env: EnvLookup<'_>,
+    enable_monitoring: Option<bool>,
+) -> Result<(RenderedPipeline, Diagnostics), EngineError> {
     let request = LoadRequest {
         project_dir: &target.project_dir,
         pipeline: &target.pipeline,
@@ -169,39 +198,91 @@ pub(crate) fn load_pipeline(target: &Target, env: EnvLookup<'_>, enable_monitori
     let loaded = validate::load_and_validate(&request);
     if loaded.diagnostics.has_errors() || loaded.pipeline.is_none() {
         let summary = loaded.diagnostics.summary();
-        return Err(EngineError::Invalid { summary, diagnostics: Box::new(loaded.diagnostics) });
+        return Err(EngineError::Invalid {
+            summary,
+            diagnostics: Box::new(loaded.diagnostics),
+        });
     }
-    let pipeline = loaded.pipeline.ok_or_else(|| EngineError::Internal("rendering produced no pipeline".into()))?;
+    let pipeline = loaded
+        .pipeline
+        .ok_or_else(|| EngineError::Internal("rendering produced no pipeline".into()))?;
     Ok((pipeline, loaded.diagnostics))
 }
 
-async fn prepare(target: &Target, env: EnvLookup<'_>, enable_monitoring: Option<bool>, reporter: &dyn Reporter) -> Result<Prepared, EngineError> {
-    reporter.event(EngineEvent::Phase { name: "load", done: None, detail: None });
+async fn prepare(
+    target: &Target,
+    env: EnvLookup<'_>,
+    enable_monitoring: Option<bool>,
+    reporter: &dyn Reporter,
+) -> Result<Prepared, EngineError> {
+    reporter.event(EngineEvent::Phase {
+        name: "load",
+        done: None,
+        detail: None,
+    });
     let (pipeline, warnings) = load_pipeline(target, env, enable_monitoring)?;
     if !warnings.is_empty() {
         reporter.event(EngineEvent::Findings(&warnings));
     }
-    reporter.event(EngineEvent::Phase { name: "load", done: Some(true), detail: None });
-    let choice = WorkspaceChoice::pick(&pipeline.environment.workspace, target.host.as_deref(), target.profile.as_deref());
-    reporter.event(EngineEvent::Phase { name: "connect", done: None, detail: Some(&choice.describe()) });
+    reporter.event(EngineEvent::Phase {
+        name: "load",
+        done: Some(true),
+        detail: None,
+    });
+    let choice = WorkspaceChoice::pick(
+        &pipeline.environment.workspace,
+        target.host.as_deref(),
+        target.profile.as_deref(),
+    );
+    reporter.event(EngineEvent::Phase {
+        name: "connect",
+        done: None,
+        detail: Some(&choice.describe()),
+    });
     let client = connect(&choice, &target.project_dir, &target.environment).await?;
-    reporter.event(EngineEvent::Phase { name: "connect", done: Some(true), detail: Some(client.base_url()) });
-    let location = StateLocation::new(&pipeline.project.state_root, &pipeline.pipeline, &pipeline.environment.name);
-    Ok(Prepared { pipeline, client, location, choice, warnings })
+    reporter.event(EngineEvent::Phase {
+        name: "connect",
+        done: Some(true),
+        detail: Some(client.base_url()),
+    });
+    let location = StateLocation::new(
+        &pipeline.project.state_root,
+        &pipeline.pipeline,
+        &pipeline.environment.name,
+    );
+    Ok(Prepared {
+        pipeline,
+        client,
+        location,
+        choice,
+        warnings,
+    })
 }
 
 async fn validate_workspace(prepared: &Prepared, reporter: &dyn Reporter) -> Result<(), EngineError> {
-    reporter.event(EngineEvent::Phase { name: "validate", done: None, detail: Some("workspace") });
+    reporter.event(EngineEvent::Phase {
+        name: "validate",
+        done: None,
+        detail: Some("workspace"),
+    });
     let mut diags = Diagnostics::new(prepared.pipeline.environment.name.is_empty());
-    validate::workspace::check_workspace(&prepared.pipeline, &ClientProbe(&prepared.client), &mut diags).await;
+    validate::workspace::check_workspace(&prepared.pipeline, &ClientProbe(&prepared.client), &mut diags)
+        .await;
     if diags.has_errors() {
         let summary = diags.summary();
-        return Err(EngineError::Invalid { summary, diagnostics: Box::new(diags) });
+        return Err(EngineError::Invalid {
+            summary,
+            diagnostics: Box::new(diags),
+        });
     }
     if !diags.is_empty() {
         reporter.event(EngineEvent::Findings(&diags));
     }
-    reporter.event(EngineEvent::Phase { name: "validate", done: Some(true), detail: None });
+    reporter.event(EngineEvent::Phase {
+        name: "validate",
+        done: Some(true),
+        detail: None,
+    });
     Ok(())
 }
 
@@ -220,7 +301,12 @@ pub struct Live {
 
 /// Finds the live job: the journal's, else by name (server-side filter; several matches are an
 /// error), and reads its settings and (when `with_permissions`) permissions.
-async fn read_live(client: &Client, journal: &Journal<'_>, job_name: &str, with_permissions: bool) -> Result<Live, EngineError> {
+async fn read_live(
+    client: &Client,
+    journal: &Journal<'_>,
+    job_name: &str,
+    with_permissions: bool,
+) -> Result<Live, EngineError> {
     let index = journal.index().await?;
     let mut note = None;
     let mut job = None;
@@ -228,7 +314,9 @@ async fn read_live(client: &Client, journal: &Journal<'_>, job_name: &str, with_
         match client.get_job_value(job_id).await {
             Ok(value) => job = Some((job_id, value)),
             Err(err) if err.is_not_found() => {
-                note = Some(format!("the journal's job {job_id} no longer exists (deleted outside brickship); it will be re-created"));
+                note = Some(format!(
+                    "the journal's job {job_id} no longer exists (deleted outside brickship); it will be re-created"
+                ));
             }
             Err(source) => return Err(EngineError::workspace(format!("read job {job_id}"), source)),
         }
@@ -249,8 +337,16 @@ async fn read_live(client: &Client, journal: &Journal<'_>, job_name: &str, with_
                 job = Some((job_id, value));
             }
             count => {
-                let ids = found.iter().map(|j| j.job_id.to_string()).collect::<Vec<_>>().join(", ");
-                return Err(EngineError::AmbiguousJob { name: job_name.to_owned(), count, ids });
+                let ids = found
+                    .iter()
+                    .map(|j| j.job_id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(EngineError::AmbiguousJob {
+                    name: job_name.to_owned(),
+                    count,
+                    ids,
+                });
             }
         }
     }
@@ -268,7 +364,13 @@ async fn read_live(client: &Client, journal: &Journal<'_>, job_name: &str, with_
         ),
         _ => None,
     };
-    Ok(Live { index, job_id, settings, permissions, note })
+    Ok(Live {
+        index,
+        job_id,
+        settings,
+        permissions,
+        note,
+    })
 }
 
 fn normalize_options() -> NormalizeOptions {
@@ -277,15 +379,33 @@ fn normalize_options() -> NormalizeOptions {
 
 /// The direct ACL of a permissions document in request shape (inherited entries dropped).
 fn direct_acl(permissions: &Value) -> Value {
-    let entries = permissions.get("access_control_list").and_then(Value::as_array).cloned().unwrap_or_default();
+    let entries = permissions
+        .get("access_control_list")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut out = Vec::new();
     for entry in entries {
         let principal = ["user_name", "group_name", "service_principal_name"]
             .into_iter()
-            .find_map(|key| entry.get(key).and_then(Value::as_str).map(|name| (key, name.to_owned())));
+            .find_map(|key| {
+                entry
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(|name| (key, name.to_owned()))
+            });
         let Some((key, name)) = principal else { continue };
-        for permission in entry.get("all_permissions").and_then(Value::as_array).into_iter().flatten() {
-            if permission.get("inherited").and_then(Value::as_bool).unwrap_or(false) {
+        for permission in entry
+            .get("all_permissions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if permission
+                .get("inherited")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+            {
                 continue;
             }
             if let Some(level) = permission.get("permission_level").and_then(Value::as_str) {
@@ -297,7 +417,12 @@ fn direct_acl(permissions: &Value) -> Value {
 }
 
 /// `brickship validate`: file checks, then (unless `offline`) workspace checks.
-pub async fn validate(target: &Target, offline: bool, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<Diagnostics, EngineError> {
+pub async fn validate(
+    target: &Target,
+    offline: bool,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<Diagnostics, EngineError> {
     if offline {
         let (_, warnings) = load_pipeline(target, env, None)?;
         return Ok(warnings);
@@ -324,14 +449,34 @@ pub struct PlanView {
 }
 
 /// `brickship plan`.
-pub async fn plan(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<PlanView, EngineError> {
+pub async fn plan(
+    target: &Target,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<PlanView, EngineError> {
     let prepared = prepare(target, env, None, reporter).await?;
     let journal = Journal::new(&prepared.client, prepared.location.clone());
     let p = &prepared.pipeline;
-    let live = read_live(&prepared.client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
-    let plan = Plan::compute(&p.settings, &p.acl(), live.settings.as_ref(), live.permissions.as_ref(), &normalize_options());
-    let entries = project::sync::sync_plan(&p.project.root, &p.project.sync)
-        .map_err(|source| EngineError::Io { action: "read", path: "sync sources".into(), source })?;
+    let live = read_live(
+        &prepared.client,
+        &journal,
+        p.job_name(),
+        !p.access_control_list.is_empty(),
+    )
+    .await?;
+    let plan = Plan::compute(
+        &p.settings,
+        &p.acl(),
+        live.settings.as_ref(),
+        live.permissions.as_ref(),
+        &normalize_options(),
+    );
+    let entries =
+        project::sync::sync_plan(&p.project.root, &p.project.sync).map_err(|source| EngineError::Io {
+            action: "read",
+            path: "sync sources".into(),
+            source,
+        })?;
     let (_, uploads) = code_sync::plan_uploads(&prepared.client, &prepared.location, &entries).await?;
     let rendered = render_plan(&plan, &uploads);
     Ok(PlanView {
@@ -352,7 +497,10 @@ pub fn render_plan(plan: &Plan, uploads: &[Upload]) -> String {
         out.push_str(&format!("{} file(s) will be uploaded:\n", uploads.len()));
         for upload in uploads {
             let verb = if upload.replaces { "~" } else { "+" };
-            out.push_str(&format!("  {verb} {} -> {}\n", upload.entry.relative, upload.entry.remote));
+            out.push_str(&format!(
+                "  {verb} {} -> {}\n",
+                upload.entry.relative, upload.entry.remote
+            ));
         }
     }
     out
@@ -378,11 +526,21 @@ pub(crate) struct LoadedStrategy {
 /// A strategy's step function: a plugin component, or one of the host's own (the blue-green
 /// swap back of a rollback).
 pub(crate) trait StepFunction: Send + Sync {
-    fn step(&self, deployment: &plugin_host::types::Deployment, state: Option<&str>, outcomes: &[Outcome]) -> Result<StepResult, plugin_host::Error>;
+    fn step(
+        &self,
+        deployment: &plugin_host::types::Deployment,
+        state: Option<&str>,
+        outcomes: &[Outcome],
+    ) -> Result<StepResult, plugin_host::Error>;
 }
 
 impl StepFunction for plugin_host::Strategy {
-    fn step(&self, deployment: &plugin_host::types::Deployment, state: Option<&str>, outcomes: &[Outcome]) -> Result<StepResult, plugin_host::Error> {
+    fn step(
+        &self,
+        deployment: &plugin_host::types::Deployment,
+        state: Option<&str>,
+        outcomes: &[Outcome],
+    ) -> Result<StepResult, plugin_host::Error> {
         plugin_host::Strategy::step(self, deployment, state, outcomes)
     }
 }
@@ -421,26 +579,58 @@ impl SwapBack {
 }
 
 impl StepFunction for SwapBack {
-    fn step(&self, _: &plugin_host::types::Deployment, state: Option<&str>, outcomes: &[Outcome]) -> Result<StepResult, plugin_host::Error> {
+    fn step(
+        &self,
+        _: &plugin_host::types::Deployment,
+        state: Option<&str>,
+        outcomes: &[Outcome],
+    ) -> Result<StepResult, plugin_host::Error> {
         use plugin_host::types::{ActionKind, JobRef};
         if state.is_none() {
             let actions = vec![
-                Action { id: "demote-green".into(), kind: ActionKind::ResetJob { job: JobRef::Id { job_id: self.green }, settings: self.green_aside.clone() } },
-                Action { id: "restore-blue".into(), kind: ActionKind::ResetJob { job: JobRef::Id { job_id: self.blue }, settings: self.blue_settings.clone() } },
-                Action { id: "delete-green".into(), kind: ActionKind::DeleteJob { job: JobRef::Id { job_id: self.green } } },
+                Action {
+                    id: "demote-green".into(),
+                    kind: ActionKind::ResetJob {
+                        job: JobRef::Id { job_id: self.green },
+                        settings: self.green_aside.clone(),
+                    },
+                },
+                Action {
+                    id: "restore-blue".into(),
+                    kind: ActionKind::ResetJob {
+                        job: JobRef::Id { job_id: self.blue },
+                        settings: self.blue_settings.clone(),
+                    },
+                },
+                Action {
+                    id: "delete-green".into(),
+                    kind: ActionKind::DeleteJob {
+                        job: JobRef::Id { job_id: self.green },
+                    },
+                },
             ];
             return Ok(StepResult {
                 actions,
                 state: "swapping".into(),
                 phase: Phase::Running,
-                message: format!("swapping back: blue (job {}) takes the name again, green (job {}) goes", self.blue, self.green),
+                message: format!(
+                    "swapping back: blue (job {}) takes the name again, green (job {}) goes",
+                    self.blue, self.green
+                ),
             });
         }
-        let failure = outcomes.iter().find(|o| !matches!(o.kind, OutcomeKind::Done)).map(|o| format!("`{}`: {:?}", o.action_id, o.kind));
+        let failure = outcomes
+            .iter()
+            .find(|o| !matches!(o.kind, OutcomeKind::Done))
+            .map(|o| format!("`{}`: {:?}", o.action_id, o.kind));
         Ok(StepResult {
             actions: vec![],
             state: "swapped".into(),
-            phase: if failure.is_some() { Phase::Failed } else { Phase::Succeeded },
+            phase: if failure.is_some() {
+                Phase::Failed
+            } else {
+                Phase::Succeeded
+            },
             message: failure.unwrap_or_else(|| format!("swapped back to job {}", self.blue)),
         })
     }
@@ -458,19 +648,47 @@ fn with_pause(mut settings: Value, status: &str) -> Value {
 
 /// When the current deployment is a blue-green swap still inside its bake window and the
 /// rollback restores the version its blue job holds, the swap back that rolls it back.
-async fn swap_back_plan(client: &Client, journal: &Journal<'_>, index: &Index, target: &RollbackTarget, live: &Live) -> Result<Option<SwapBack>, EngineError> {
-    let Some(current) = index.deployments.iter().rev().find(|e| e.status == Status::Succeeded) else { return Ok(None) };
-    if current.kind != DeploymentKind::Deploy || current.strategy != "blue-green" || index.unfinished().next().is_some() {
+async fn swap_back_plan(
+    client: &Client,
+    journal: &Journal<'_>,
+    index: &Index,
+    target: &RollbackTarget,
+    live: &Live,
+) -> Result<Option<SwapBack>, EngineError> {
+    let Some(current) = index
+        .deployments
+        .iter()
+        .rev()
+        .find(|e| e.status == Status::Succeeded)
+    else {
+        return Ok(None);
+    };
+    if current.kind != DeploymentKind::Deploy
+        || current.strategy != "blue-green"
+        || index.unfinished().next().is_some()
+    {
         return Ok(None);
     }
-    let Some(record) = journal.record(&current.deployment_id).await? else { return Ok(None) };
-    let Some(state) = record.strategy_state.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()) else { return Ok(None) };
+    let Some(record) = journal.record(&current.deployment_id).await? else {
+        return Ok(None);
+    };
+    let Some(state) = record
+        .strategy_state
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    else {
+        return Ok(None);
+    };
     let blue = &state["blue"];
-    let (Some(blue_id), Some(expires)) = (blue["job_id"].as_i64(), blue["expires_ms"].as_i64()) else { return Ok(None) };
+    let (Some(blue_id), Some(expires)) = (blue["job_id"].as_i64(), blue["expires_ms"].as_i64()) else {
+        return Ok(None);
+    };
     let green_id = state["live_job_id"].as_i64();
     // Blue holds the version before the current deployment: the swap back is right only when the
     // rollback undoes exactly the current deployment.
-    let restores_blue = blue["deployment_id"].as_str().is_none_or(|id| id == current.deployment_id)
+    let restores_blue = blue["deployment_id"]
+        .as_str()
+        .is_none_or(|id| id == current.deployment_id)
         && target.undo == [current.deployment_id.clone()];
     if state["variant"] != "swap" || now_ms() >= expires || green_id != live.job_id || !restores_blue {
         return Ok(None);
@@ -478,16 +696,35 @@ async fn swap_back_plan(client: &Client, journal: &Journal<'_>, index: &Index, t
     match client.get_job(blue_id).await {
         Ok(_) => {}
         Err(err) if err.is_not_found() => return Ok(None),
-        Err(source) => return Err(EngineError::workspace(format!("read the blue job {blue_id}"), source)),
+        Err(source) => {
+            return Err(EngineError::workspace(
+                format!("read the blue job {blue_id}"),
+                source,
+            ));
+        }
     }
-    let (Some(green), Some(live_settings)) = (green_id, live.settings.clone()) else { return Ok(None) };
-    let name = target.settings.get("name").and_then(Value::as_str).unwrap_or_default();
+    let (Some(green), Some(live_settings)) = (green_id, live.settings.clone()) else {
+        return Ok(None);
+    };
+    let name = target
+        .settings
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut green_aside = with_pause(live_settings, "PAUSED");
     green_aside["name"] = json!(format!("{name}-green"));
-    Ok(Some(SwapBack { green, blue: blue_id, green_aside, blue_settings: target.settings.clone() }))
+    Ok(Some(SwapBack {
+        green,
+        blue: blue_id,
+        green_aside,
+        blue_settings: target.settings.clone(),
+    }))
 }
 
-fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result<LoadedStrategy, EngineError> {
+fn load_strategy(
+    pipeline: &RenderedPipeline,
+    request: &DeployRequest,
+) -> Result<LoadedStrategy, EngineError> {
     let configured = request
         .strategy
         .clone()
@@ -508,11 +745,14 @@ fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result
         config = json!({});
     }
     // Flags (then the config file) win over the project's strategy configuration.
-    let active_runs = request.active_runs.map(ActiveRuns::as_str).or(pipeline.deploy.active_runs.map(|policy| match policy {
-        crate::project::ActiveRunsPolicy::Wait => "wait",
-        crate::project::ActiveRunsPolicy::Cancel => "cancel",
-        crate::project::ActiveRunsPolicy::Fail => "fail",
-    }));
+    let active_runs = request
+        .active_runs
+        .map(ActiveRuns::as_str)
+        .or(pipeline.deploy.active_runs.map(|policy| match policy {
+            crate::project::ActiveRunsPolicy::Wait => "wait",
+            crate::project::ActiveRunsPolicy::Cancel => "cancel",
+            crate::project::ActiveRunsPolicy::Fail => "fail",
+        }));
     if matches!(configured.as_str(), "direct" | "blue-green") {
         if let Some(mode) = active_runs {
             config["active_runs"] = json!(mode);
@@ -548,14 +788,22 @@ fn load_strategy(pipeline: &RenderedPipeline, request: &DeployRequest) -> Result
     handle
         .validate_config(&config)
         .map_err(|source| EngineError::plugin(configured.clone(), source))?;
-    Ok(LoadedStrategy { name: configured, handle: Box::new(handle), config })
+    Ok(LoadedStrategy {
+        name: configured,
+        handle: Box::new(handle),
+        config,
+    })
 }
 
 /// The strategy's configuration plus `previous`: for blue-green, the final state of the most
 /// recent successful blue-green deployment (it names the blue job kept for the bake window), so
 /// the new deployment can delete that blue when its window has passed. A rollback after it means
 /// its blue was swapped back in: nothing is passed then.
-async fn with_previous(journal: &Journal<'_>, index: &Index, strategy: &LoadedStrategy) -> Result<Value, EngineError> {
+async fn with_previous(
+    journal: &Journal<'_>,
+    index: &Index,
+    strategy: &LoadedStrategy,
+) -> Result<Value, EngineError> {
     let mut config = strategy.config.clone();
     if strategy.name != "blue-green" {
         return Ok(config);
@@ -569,9 +817,13 @@ async fn with_previous(journal: &Journal<'_>, index: &Index, strategy: &LoadedSt
         .find(|e| e.strategy == "blue-green");
     if let Some(entry) = previous
         && let Some(record) = journal.record(&entry.deployment_id).await?
-        && let Some(state) = record.strategy_state.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok())
+        && let Some(state) = record
+            .strategy_state
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
     {
-        config["previous"] = json!({"strategy": "blue-green", "deployment-id": entry.deployment_id, "state": state});
+        config["previous"] =
+            json!({"strategy": "blue-green", "deployment-id": entry.deployment_id, "state": state});
     }
     Ok(config)
 }
@@ -581,9 +833,17 @@ fn plugin_plan(plan: &Plan) -> plugin_host::types::Plan {
     match &plan.job {
         JobAction::Create { settings } => plugin_host::types::Plan {
             action: PlanAction::Create,
-            changes: vec![Change { path: String::new(), op: ChangeOp::Add, before: None, after: Some(settings.clone()) }],
+            changes: vec![Change {
+                path: String::new(),
+                op: ChangeOp::Add,
+                before: None,
+                after: Some(settings.clone()),
+            }],
         },
-        JobAction::NoChange if plan.permissions.is_empty() => plugin_host::types::Plan { action: PlanAction::Unchanged, changes: vec![] },
+        JobAction::NoChange if plan.permissions.is_empty() => plugin_host::types::Plan {
+            action: PlanAction::Unchanged,
+            changes: vec![],
+        },
         JobAction::NoChange | JobAction::Update { .. } => {
             let mut changes: Vec<Change> = match &plan.job {
                 JobAction::Update { changes } => changes
@@ -609,7 +869,10 @@ fn plugin_plan(plan: &Plan) -> plugin_host::types::Plan {
                     after: serde_json::to_value(change).ok(),
                 });
             }
-            plugin_host::types::Plan { action: PlanAction::Update, changes }
+            plugin_host::types::Plan {
+                action: PlanAction::Update,
+                changes,
+            }
         }
     }
 }
@@ -632,7 +895,9 @@ fn git_state(dir: &Path) -> (Option<String>, bool) {
 }
 
 fn machine() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     format!("{user}@{}", lock::machine_name())
 }
 
@@ -644,16 +909,27 @@ pub(crate) struct Phases {
 
 impl Phases {
     pub fn new() -> Self {
-        Self { started: Instant::now(), list: Mutex::new(Vec::new()) }
+        Self {
+            started: Instant::now(),
+            list: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn begin(&self, reporter: &dyn Reporter, name: &str, detail: Option<&str>) -> Instant {
-        reporter.event(EngineEvent::Phase { name, done: None, detail });
+        reporter.event(EngineEvent::Phase {
+            name,
+            done: None,
+            detail,
+        });
         Instant::now()
     }
 
     pub fn end(&self, reporter: &dyn Reporter, name: &str, since: Instant, ok: bool, detail: Option<String>) {
-        reporter.event(EngineEvent::Phase { name, done: Some(ok), detail: detail.as_deref() });
+        reporter.event(EngineEvent::Phase {
+            name,
+            done: Some(ok),
+            detail: detail.as_deref(),
+        });
         let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
         list.push(PhaseReport {
             name: name.to_owned(),
@@ -688,7 +964,9 @@ fn approve(
     }
     match reporter.confirm(&format!("{what} to `{environment}` requires approval. Proceed?")) {
         Some(true) => Ok((Some("interactive".into()), false)),
-        Some(false) => Err(EngineError::ApprovalRefused(format!("{what} to `{environment}` was not approved; nothing was changed"))),
+        Some(false) => Err(EngineError::ApprovalRefused(format!(
+            "{what} to `{environment}` was not approved; nothing was changed"
+        ))),
         None if park => Ok((Some("pending".into()), true)),
         None => Err(EngineError::ApprovalRefused(format!(
             "{what} to `{environment}` requires approval and no terminal can ask for it; pass `--approve` (or set BRICKSHIP_APPROVE=1) after reviewing `brickship plan`, or `--request-approval` to record a request that `brickship approve` grants"
@@ -709,7 +987,11 @@ fn verify_differences(expected: &Value, live: &Value) -> Vec<plugin_host::types:
     let (d, l) = crate::plan::normalize_pair(expected, live, &normalize_options());
     crate::plan::diff(&l, &d)
         .into_iter()
-        .map(|c| plugin_host::types::Difference { path: c.path, expected: c.new, actual: c.old })
+        .map(|c| plugin_host::types::Difference {
+            path: c.path,
+            expected: c.new,
+            actual: c.old,
+        })
         .collect()
 }
 
@@ -741,7 +1023,11 @@ impl Execution<'_> {
 }
 
 /// `brickship deploy`.
-pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<DeployOutcome, EngineError> {
+pub async fn deploy(
+    request: &DeployRequest,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<DeployOutcome, EngineError> {
     let phases = Phases::new();
     let started_at_ms = now_ms();
     let prepared = prepare(&request.target, env, request.enable_monitoring, reporter).await?;
@@ -763,11 +1049,24 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
     if let Some(note) = &live.note {
         reporter.event(EngineEvent::Note { message: note });
     }
-    let plan = Plan::compute(&p.settings, &p.acl(), live.settings.as_ref(), live.permissions.as_ref(), &normalize_options());
-    let entries = project::sync::sync_plan(&p.project.root, &p.project.sync)
-        .map_err(|source| EngineError::Io { action: "read", path: "sync sources".into(), source })?;
+    let plan = Plan::compute(
+        &p.settings,
+        &p.acl(),
+        live.settings.as_ref(),
+        live.permissions.as_ref(),
+        &normalize_options(),
+    );
+    let entries =
+        project::sync::sync_plan(&p.project.root, &p.project.sync).map_err(|source| EngineError::Io {
+            action: "read",
+            path: "sync sources".into(),
+            source,
+        })?;
     let (sync_state, uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
-    reporter.event(EngineEvent::Plan { plan: &plan, uploads: &uploads });
+    reporter.event(EngineEvent::Plan {
+        plan: &plan,
+        uploads: &uploads,
+    });
     phases.end(reporter, "plan", since, true, Some(plan_summary(&plan, &uploads)));
 
     let deployment_id = new_deployment_id();
@@ -792,12 +1091,21 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         config: with_previous(&journal, &live.index, &strategy).await?,
         now_ms: now_ms() as u64,
     };
-    let mut report = Report::new(&deployment_id, DeploymentKind::Deploy, p, &strategy.name, started_at_ms);
+    let mut report = Report::new(
+        &deployment_id,
+        DeploymentKind::Deploy,
+        p,
+        &strategy.name,
+        started_at_ms,
+    );
     report.workspace = client.base_url().to_owned();
     report.user = user.clone();
     report.git_commit = git_commit.clone();
     report.plan = plan.to_json();
-    report.uploads = uploads.iter().map(|u| json!({"local": u.entry.relative, "remote": u.entry.remote})).collect();
+    report.uploads = uploads
+        .iter()
+        .map(|u| json!({"local": u.entry.relative, "remote": u.entry.remote}))
+        .collect();
     report.findings = prepared.warnings.to_json();
     report.job_id = live.job_id;
 
@@ -807,11 +1115,23 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         if let Some(gate_report) = gate_report {
             let gate_report = gate_report.check()?;
             let rendered = extensions.redact(&gate_report.render());
-            reporter.event(EngineEvent::Gates { point: "pre-deploy", decision: gate_decision(gate_report.decision), rendered: &rendered });
+            reporter.event(EngineEvent::Gates {
+                point: "pre-deploy",
+                decision: gate_decision(gate_report.decision),
+                rendered: &rendered,
+            });
             if gate_report.refuses() {
                 let message = gate_report.refusal_message();
                 extensions
-                    .notify(EventKind2::GateFailed, &deployment, &strategy.name, &message, gate_report.findings(), live.job_id, None)
+                    .notify(
+                        EventKind2::GateFailed,
+                        &deployment,
+                        &strategy.name,
+                        &message,
+                        gate_report.findings(),
+                        live.job_id,
+                        None,
+                    )
                     .await;
                 let (gates, deliveries) = extensions.take_records();
                 report.gates = gates;
@@ -819,7 +1139,9 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
                 report.status = ReportStatus::Failed;
                 report.error = Some(message.clone());
                 let _ = finish_report(report, &phases, client, &p.project.root, None);
-                return Err(EngineError::GateRefused(format!("{message}; nothing was changed")));
+                return Err(EngineError::GateRefused(format!(
+                    "{message}; nothing was changed"
+                )));
             }
         }
     }
@@ -829,38 +1151,73 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
             .step(&deployment, None, &[])
             .map_err(|source| EngineError::plugin(strategy.name.clone(), source))?;
         for action in &first.actions {
-            reporter.event(EngineEvent::Action { step: 1, action, dry_run: true });
-            report.actions.push(ActionReport { step: 1, action: action.clone(), outcome: None, duration_ms: 0 });
+            reporter.event(EngineEvent::Action {
+                step: 1,
+                action,
+                dry_run: true,
+            });
+            report.actions.push(ActionReport {
+                step: 1,
+                action: action.clone(),
+                outcome: None,
+                duration_ms: 0,
+            });
         }
-        reporter.event(EngineEvent::Step { step: 1, phase: first.phase, message: &first.message });
+        reporter.event(EngineEvent::Step {
+            step: 1,
+            phase: first.phase,
+            message: &first.message,
+        });
         report.status = ReportStatus::DryRun;
         return finish_report(report, &phases, client, &p.project.root, None);
     }
     if unchanged && live.index.unfinished().next().is_none() {
         report.status = ReportStatus::NoOp;
-        reporter.event(EngineEvent::Note { message: "the live job already matches the project: nothing to do" });
+        reporter.event(EngineEvent::Note {
+            message: "the live job already matches the project: nothing to do",
+        });
         return finish_report(report, &phases, client, &p.project.root, None);
     }
 
-    let required = request.approval_required.or(p.deploy.approval_required).unwrap_or(p.environment.approval_required);
+    let required = request
+        .approval_required
+        .or(p.deploy.approval_required)
+        .unwrap_or(p.environment.approval_required);
     // With --request-approval, a deploy nobody can approve now is recorded and paused for
     // `brickship approve` instead of refused.
-    let (approval, wait_for_approval) =
-        approve(required, request.approve, request.request_approval, "this deploy", &p.environment.name, reporter)?;
+    let (approval, wait_for_approval) = approve(
+        required,
+        request.approve,
+        request.request_approval,
+        "this deploy",
+        &p.environment.name,
+        reporter,
+    )?;
 
     let since = phases.begin(reporter, "lock", None);
     let info = LockInfo::new(&deployment_id, &user, "deploy", now_ms());
     let finished = |id: &str| live.index.find(id).is_some_and(|e| e.status.is_final());
-    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, &finished, now_ms()).await?;
+    let guard = lock::acquire(
+        client,
+        &prepared.location.lock_path(),
+        info,
+        request.force_lock,
+        &finished,
+        now_ms(),
+    )
+    .await?;
     if let Some(broke) = guard.broke() {
-        reporter.event(EngineEvent::Note { message: &format!("broke the lock of {}", broke.describe()) });
+        reporter.event(EngineEvent::Note {
+            message: &format!("broke the lock of {}", broke.describe()),
+        });
     }
     phases.end(reporter, "lock", since, true, None);
 
     // Re-read under the lock: another deployment may have finished between plan and lock.
     let mut index = journal.index().await?;
     // A deployment whose process died is superseded: this one converges the job.
-    let superseded = supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, false).await?;
+    let superseded =
+        supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, false).await?;
     let options = json!({
         "strategy": strategy.name,
         "strategy_config": deployment.config,
@@ -913,7 +1270,10 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         exec.event(EventKind::Note { message });
     }
     exec.record.plan = Some(deployment.plan.clone());
-    exec.record.planned_uploads = uploads.iter().map(|u| (u.entry.remote.clone(), u.sha256.clone())).collect();
+    exec.record.planned_uploads = uploads
+        .iter()
+        .map(|u| (u.entry.remote.clone(), u.sha256.clone()))
+        .collect();
     if wait_for_approval {
         let requested_at_ms = now_ms();
         let expiry = p.environment.approval_expiry;
@@ -924,17 +1284,24 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
             expires_at_ms: expiry.map(|d| requested_at_ms + d.as_millis() as i64),
         });
         exec.record.status = Status::Paused;
-        exec.event(EventKind::Note { message: "waiting for approval before the first change".into() });
+        exec.event(EventKind::Note {
+            message: "waiting for approval before the first change".into(),
+        });
         exec.save_index().await?;
         exec.save().await?;
-        guard.park(client, now_ms(), expiry.unwrap_or(PAUSE_LEASE)).await?;
+        guard
+            .park(client, now_ms(), expiry.unwrap_or(PAUSE_LEASE))
+            .await?;
         report.status = ReportStatus::Paused;
         report.paused = Some(format!(
             "waiting for approval before the first change; run `brickship approve {deployment_id}` (from any machine with the project), or `brickship abort {deployment_id}`"
         ));
         return finish_report(report, &phases, client, &p.project.root, None);
     }
-    let rollback_on_failure = request.rollback_on_failure.or(p.deploy.rollback_on_failure).unwrap_or(true);
+    let rollback_on_failure = request
+        .rollback_on_failure
+        .or(p.deploy.rollback_on_failure)
+        .unwrap_or(true);
     let ctx = ExecContext {
         deployment_id: deployment_id.clone(),
         pipeline: p.pipeline.clone(),
@@ -979,13 +1346,24 @@ pub async fn deploy(request: &DeployRequest, env: EnvLookup<'_>, reporter: &dyn 
         }
     }
     let monitoring = if p.monitoring_enabled && report.status == ReportStatus::Succeeded {
-        let ids = crate::monitoring::MonitoringIds { job_id: report.job_id.map(|id| id.to_string()), workspace_id: None };
+        let ids = crate::monitoring::MonitoringIds {
+            job_id: report.job_id.map(|id| id.to_string()),
+            workspace_id: None,
+        };
         let file = crate::monitoring::monitoring_file(p, &ids);
         let path = p.project.root.join(&file.path);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| EngineError::Io { action: "create", path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
+                action: "create",
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
-        std::fs::write(&path, &file.content).map_err(|source| EngineError::Io { action: "write", path: file.path.clone(), source })?;
+        std::fs::write(&path, &file.content).map_err(|source| EngineError::Io {
+            action: "write",
+            path: file.path.clone(),
+            source,
+        })?;
         Some(file.path)
     } else {
         None
@@ -1053,9 +1431,20 @@ pub(crate) enum Start {
     Fresh,
     /// After step `step` (journaled with its actions): perform the actions without an outcome
     /// (re-performing those that started before an interruption), then call the strategy again.
-    Continue { step: u32, state: String, actions: Vec<Action>, outcomes: BTreeMap<String, Outcome>, started: BTreeSet<String> },
+    Continue {
+        step: u32,
+        state: String,
+        actions: Vec<Action>,
+        outcomes: BTreeMap<String, Outcome>,
+        started: BTreeSet<String>,
+    },
     /// A paused deployment steered by a human: call the strategy with the control input.
-    Control { step: u32, state: String, command: ControlCommand, by: String },
+    Control {
+        step: u32,
+        state: String,
+        command: ControlCommand,
+        by: String,
+    },
     /// The strategy already finished with this phase (only verify/record, or rollback, remain).
     Finished { phase: Phase, message: String },
 }
@@ -1087,7 +1476,12 @@ pub(crate) struct Drive<'a> {
 }
 
 /// The mutating half: journal, upload, strategy loop, verify, run, record, unlock (or park).
-pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy, mut drive: Drive<'_>, guard: LockGuard) -> Result<Executed, EngineError> {
+pub(crate) async fn execute(
+    exec: &mut Execution<'_>,
+    strategy: &LoadedStrategy,
+    mut drive: Drive<'_>,
+    guard: LockGuard,
+) -> Result<Executed, EngineError> {
     let reporter = exec.reporter;
     if matches!(drive.start, Start::Fresh) {
         // The manifest and snapshot reach the journal before anything changes. The index first:
@@ -1095,12 +1489,30 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
         // which the next deploy or rollback recognises as interrupted before any change.
         let since = exec.phases.begin(reporter, "journal", None);
         exec.record.plan = Some(drive.deployment.plan.clone());
-        exec.event(EventKind::Phase { phase: "manifest".into(), status: "written".into(), detail: None });
+        exec.event(EventKind::Phase {
+            phase: "manifest".into(),
+            status: "written".into(),
+            detail: None,
+        });
         exec.save_index().await?;
         exec.save().await?;
         exec.phases.end(reporter, "journal", since, true, None);
-        let message = format!("deploying `{}` to `{}` with `{}`", drive.deployment.pipeline, drive.deployment.environment, strategy.name);
-        drive.extensions.notify(EventKind2::Started, &drive.deployment, &strategy.name, &message, vec![], drive.deployment.live_job_id, None).await;
+        let message = format!(
+            "deploying `{}` to `{}` with `{}`",
+            drive.deployment.pipeline, drive.deployment.environment, strategy.name
+        );
+        drive
+            .extensions
+            .notify(
+                EventKind2::Started,
+                &drive.deployment,
+                &strategy.name,
+                &message,
+                vec![],
+                drive.deployment.live_job_id,
+                None,
+            )
+            .await;
     } else {
         exec.record.status = Status::InProgress;
         exec.record.pending_approval = None;
@@ -1118,21 +1530,48 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
         }
         Ok(Driven::Paused { message }) => {
             exec.record.status = Status::Paused;
-            exec.event(EventKind::Note { message: format!("paused: {message}") });
+            exec.event(EventKind::Note {
+                message: format!("paused: {message}"),
+            });
             (ReportStatus::Paused, None, None, Some(message))
         }
         Err(failure) => {
             exec.record.error = Some(failure.clone());
-            exec.event(EventKind::Note { message: format!("failed: {failure}") });
+            exec.event(EventKind::Note {
+                message: format!("failed: {failure}"),
+            });
             if exec.mutated && rollback_on_failure {
                 let since = exec.phases.begin(reporter, "rollback", None);
                 let problems = restore_snapshot(exec).await;
                 let restored = problems.is_empty();
-                exec.phases.end(reporter, "rollback", since, restored, (!restored).then(|| problems.join("; ")));
-                exec.record.status = if restored { Status::RolledBack } else { Status::Failed };
+                exec.phases.end(
+                    reporter,
+                    "rollback",
+                    since,
+                    restored,
+                    (!restored).then(|| problems.join("; ")),
+                );
+                exec.record.status = if restored {
+                    Status::RolledBack
+                } else {
+                    Status::Failed
+                };
                 exec.record.job_id = exec.record.snapshot.job_id;
-                let report = RollbackReport { reason: failure, restored, problems };
-                (if restored { ReportStatus::RolledBack } else { ReportStatus::Failed }, None, Some(report), None)
+                let report = RollbackReport {
+                    reason: failure,
+                    restored,
+                    problems,
+                };
+                (
+                    if restored {
+                        ReportStatus::RolledBack
+                    } else {
+                        ReportStatus::Failed
+                    },
+                    None,
+                    Some(report),
+                    None,
+                )
             } else {
                 exec.record.status = Status::Failed;
                 let note = if exec.mutated {
@@ -1146,13 +1585,30 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
         }
     };
     let (kind, message) = match status {
-        ReportStatus::Succeeded => (EventKind2::Succeeded, format!("deployed job {}", exec.record.job_id.unwrap_or_default())),
+        ReportStatus::Succeeded => (
+            EventKind2::Succeeded,
+            format!("deployed job {}", exec.record.job_id.unwrap_or_default()),
+        ),
         ReportStatus::Paused => (EventKind2::PausedForApproval, paused.clone().unwrap_or_default()),
-        ReportStatus::RolledBack => (EventKind2::RolledBack, exec.record.error.clone().unwrap_or_default()),
+        ReportStatus::RolledBack => (
+            EventKind2::RolledBack,
+            exec.record.error.clone().unwrap_or_default(),
+        ),
         _ => (EventKind2::Failed, exec.record.error.clone().unwrap_or_default()),
     };
     let job_url = run.as_ref().and_then(|r| r["url"].as_str().map(str::to_owned));
-    drive.extensions.notify(kind, &drive.deployment, &strategy.name, &message, vec![], exec.record.job_id, job_url).await;
+    drive
+        .extensions
+        .notify(
+            kind,
+            &drive.deployment,
+            &strategy.name,
+            &message,
+            vec![],
+            exec.record.job_id,
+            job_url,
+        )
+        .await;
     let since = exec.phases.begin(reporter, "record", None);
     if status != ReportStatus::Paused {
         exec.record.finished_at_ms = Some(now_ms());
@@ -1162,14 +1618,30 @@ pub(crate) async fn execute(exec: &mut Execution<'_>, strategy: &LoadedStrategy,
     if status == ReportStatus::Paused {
         // A paused deployment keeps the lock (held by the deployment, not this process), so no
         // other deploy interleaves before a human promotes, aborts or approves it.
-        guard.park(exec.client, now_ms(), drive.approval_expiry.unwrap_or(PAUSE_LEASE)).await?;
+        guard
+            .park(
+                exec.client,
+                now_ms(),
+                drive.approval_expiry.unwrap_or(PAUSE_LEASE),
+            )
+            .await?;
     } else if let Err(err) = guard.release(exec.client).await {
         // The deployment is recorded; a lock that cannot be deleted only delays the next deploy
         // until the journal shows it finished, so it is reported, not fatal.
-        reporter.event(EngineEvent::Note { message: &format!("warning: {}; the next deploy will take the lock over", super::error_chain(&err)) });
+        reporter.event(EngineEvent::Note {
+            message: &format!(
+                "warning: {}; the next deploy will take the lock over",
+                super::error_chain(&err)
+            ),
+        });
     }
     exec.phases.end(reporter, "record", since, true, None);
-    Ok(Executed { status, run, rollback, paused })
+    Ok(Executed {
+        status,
+        run,
+        rollback,
+        paused,
+    })
 }
 
 /// How the strategy loop ended (failures are `Err(message)`).
@@ -1201,20 +1673,37 @@ struct JournalApprover<'a> {
 }
 
 impl Approver for JournalApprover<'_> {
-    fn decide<'a>(&'a self, _deployment_id: &'a str, action: &'a Action, message: &'a str) -> BoxFuture<'a, ApprovalDecision> {
+    fn decide<'a>(
+        &'a self,
+        _deployment_id: &'a str,
+        action: &'a Action,
+        message: &'a str,
+    ) -> BoxFuture<'a, ApprovalDecision> {
         Box::pin(async move {
             if let Some(recorded) = self.recorded.iter().rev().find(|a| a.action_id == action.id) {
                 if self.expires_at_ms.is_some_and(|expiry| recorded.at_ms > expiry) {
-                    return ApprovalDecision::Rejected { by: recorded.by.clone(), comment: "the approval request had expired".into() };
+                    return ApprovalDecision::Rejected {
+                        by: recorded.by.clone(),
+                        comment: "the approval request had expired".into(),
+                    };
                 }
                 return if recorded.approved {
-                    ApprovalDecision::Approved { by: recorded.by.clone(), comment: recorded.comment.clone() }
+                    ApprovalDecision::Approved {
+                        by: recorded.by.clone(),
+                        comment: recorded.comment.clone(),
+                    }
                 } else {
-                    ApprovalDecision::Rejected { by: recorded.by.clone(), comment: recorded.comment.clone() }
+                    ApprovalDecision::Rejected {
+                        by: recorded.by.clone(),
+                        comment: recorded.comment.clone(),
+                    }
                 };
             }
             if self.preapproved {
-                return ApprovalDecision::Approved { by: self.user.clone(), comment: "--approve".into() };
+                return ApprovalDecision::Approved {
+                    by: self.user.clone(),
+                    comment: "--approve".into(),
+                };
             }
             match self.reporter.confirm(message) {
                 Some(true) => ApprovalDecision::Approved { by: self.user.clone(), comment: "interactive".into() },
@@ -1236,23 +1725,32 @@ type PendingStep = (String, Vec<Action>, BTreeMap<String, Outcome>, BTreeSet<Str
 /// Uploads code (fresh deployments), runs the strategy from `drive.start` to a final or paused
 /// phase, verifies and triggers a run. `Err` is a failure message (the caller rolls back);
 /// journal write failures are failures too.
-async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive: &mut Drive<'_>) -> Result<Driven, String> {
+async fn run_strategy(
+    exec: &mut Execution<'_>,
+    strategy: &LoadedStrategy,
+    drive: &mut Drive<'_>,
+) -> Result<Driven, String> {
     let reporter = exec.reporter;
     let client = exec.client;
     let uploads = drive.uploads;
     if !uploads.is_empty() && matches!(drive.start, Start::Fresh) {
-        let since = exec.phases.begin(reporter, "upload", Some(&format!("{} file(s)", uploads.len())));
+        let since = exec
+            .phases
+            .begin(reporter, "upload", Some(&format!("{} file(s)", uploads.len())));
         // What the upload replaces reaches the journal before the first file changes.
         let replaced = match code_sync::capture_replaced(client, uploads).await {
             Ok(replaced) => replaced,
             Err(err) => {
-                exec.phases.end(reporter, "upload", since, false, Some(super::error_chain(&err)));
+                exec.phases
+                    .end(reporter, "upload", since, false, Some(super::error_chain(&err)));
                 return Err(super::error_chain(&err));
             }
         };
         exec.record.replaced_files = replaced;
         exec.record.previous_sync = Some(drive.sync_state.clone());
-        exec.event(EventKind::Note { message: format!("uploading {} file(s)", uploads.len()) });
+        exec.event(EventKind::Note {
+            message: format!("uploading {} file(s)", uploads.len()),
+        });
         exec.save().await.map_err(|e| super::error_chain(&e))?;
         exec.mutated = true;
         let uploaded = match code_sync::apply_uploads(client, uploads, &mut drive.sync_state).await {
@@ -1260,10 +1758,15 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
             Err(err) => Err(err),
         };
         if let Err(err) = uploaded {
-            exec.phases.end(reporter, "upload", since, false, Some(super::error_chain(&err)));
+            exec.phases
+                .end(reporter, "upload", since, false, Some(super::error_chain(&err)));
             return Err(super::error_chain(&err));
         }
-        exec.event(EventKind::Phase { phase: "upload".into(), status: "done".into(), detail: None });
+        exec.event(EventKind::Phase {
+            phase: "upload".into(),
+            status: "done".into(),
+            detail: None,
+        });
         exec.phases.end(reporter, "upload", since, true, None);
     }
     if !matches!(drive.start, Start::Fresh) && !exec.record.replaced_files.is_empty() {
@@ -1279,9 +1782,16 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
         park: drive.park_for_approval,
         user: drive.user.clone(),
         recorded: exec.record.approvals.clone(),
-        expires_at_ms: exec.record.pending_approval.as_ref().and_then(|p| p.expires_at_ms),
+        expires_at_ms: exec
+            .record
+            .pending_approval
+            .as_ref()
+            .and_then(|p| p.expires_at_ms),
     };
-    let gate_checker = DeploymentGates { extensions: drive.extensions, deployment: drive.deployment.clone() };
+    let gate_checker = DeploymentGates {
+        extensions: drive.extensions,
+        deployment: drive.deployment.clone(),
+    };
     let executor = Executor {
         client,
         verifier: &verify_differences,
@@ -1297,16 +1807,45 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
     let (mut step_no, mut pending): (u32, Option<PendingStep>) =
         match std::mem::replace(&mut drive.start, Start::Fresh) {
             Start::Fresh => (0, None),
-            Start::Continue { step, state, actions, outcomes, started } => (step, Some((state, actions, outcomes, started))),
-            Start::Control { step, state, command, by } => {
+            Start::Continue {
+                step,
+                state,
+                actions,
+                outcomes,
+                started,
+            } => (step, Some((state, actions, outcomes, started))),
+            Start::Control {
+                step,
+                state,
+                command,
+                by,
+            } => {
                 if let Value::Object(config) = &mut deployment.config {
-                    config.insert("control".into(), json!({"command": command.as_str(), "by": by, "at-ms": now_ms()}));
+                    config.insert(
+                        "control".into(),
+                        json!({"command": command.as_str(), "by": by, "at-ms": now_ms()}),
+                    );
                 }
                 (step, Some((state, Vec::new(), BTreeMap::new(), BTreeSet::new())))
             }
             Start::Finished { phase, message } => {
-                let result = StepResult { actions: vec![], state: exec.record.strategy_state.clone().unwrap_or_default(), phase, message };
-                return finish_rollout(exec, strategy, deployment, ctx, result, since, drive.run_after, drive.extensions).await;
+                let result = StepResult {
+                    actions: vec![],
+                    state: exec.record.strategy_state.clone().unwrap_or_default(),
+                    phase,
+                    message,
+                };
+                return finish_rollout(
+                    exec,
+                    strategy,
+                    deployment,
+                    ctx,
+                    result,
+                    since,
+                    drive.run_after,
+                    drive.extensions,
+                )
+                .await;
             }
         };
     let mut state: Option<String> = None;
@@ -1323,18 +1862,28 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                     continue;
                 }
                 if skipping {
-                    outcomes.push(Outcome { action_id: action.id.clone(), kind: OutcomeKind::Skipped });
+                    outcomes.push(Outcome {
+                        action_id: action.id.clone(),
+                        kind: OutcomeKind::Skipped,
+                    });
                     continue;
                 }
                 let resumed = started.contains(&action.id);
                 if !resumed {
-                    exec.event(EventKind::ActionStarted { step: step_no, action: action.clone() });
+                    exec.event(EventKind::ActionStarted {
+                        step: step_no,
+                        action: action.clone(),
+                    });
                     exec.save().await.map_err(|e| super::error_chain(&e))?;
                 }
                 if action.kind.is_mutation() {
                     exec.mutated = true;
                 }
-                reporter.event(EngineEvent::Action { step: step_no, action, dry_run: false });
+                reporter.event(EngineEvent::Action {
+                    step: step_no,
+                    action,
+                    dry_run: false,
+                });
                 let started_at = Instant::now();
                 let outcome = match executor.perform(ctx, action, resumed).await {
                     Performed::Done(outcome) => outcome,
@@ -1344,11 +1893,19 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                             action_id: action.id.clone(),
                             message: message.clone(),
                             requested_at_ms,
-                            expires_at_ms: drive.approval_expiry.map(|d| requested_at_ms + d.as_millis() as i64),
+                            expires_at_ms: drive
+                                .approval_expiry
+                                .map(|d| requested_at_ms + d.as_millis() as i64),
                         });
                         exec.record.created_jobs = ctx.created_jobs.clone();
                         exec.record.started_runs = ctx.started_runs.clone();
-                        exec.phases.end(reporter, "rollout", since, true, Some(format!("waiting for approval: {message}")));
+                        exec.phases.end(
+                            reporter,
+                            "rollout",
+                            since,
+                            true,
+                            Some(format!("waiting for approval: {message}")),
+                        );
                         return Ok(Driven::Paused {
                             message: format!(
                                 "waiting for approval ({message}); run `brickship approve {}` (or `abort`)",
@@ -1358,10 +1915,19 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                     }
                 };
                 let duration = started_at.elapsed();
-                reporter.event(EngineEvent::Outcome { step: step_no, action, outcome: &outcome, duration });
+                reporter.event(EngineEvent::Outcome {
+                    step: step_no,
+                    action,
+                    outcome: &outcome,
+                    duration,
+                });
                 exec.record.created_jobs = ctx.created_jobs.clone();
                 exec.record.started_runs = ctx.started_runs.clone();
-                exec.event(EventKind::ActionFinished { step: step_no, outcome: outcome.clone(), duration_ms: duration.as_millis() as u64 });
+                exec.event(EventKind::ActionFinished {
+                    step: step_no,
+                    outcome: outcome.clone(),
+                    duration_ms: duration.as_millis() as u64,
+                });
                 exec.save().await.map_err(|e| super::error_chain(&e))?;
                 exec.actions.push(ActionReport {
                     step: step_no,
@@ -1371,10 +1937,22 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                 });
                 if let OutcomeKind::GateVerdict { verdict } = &outcome.kind {
                     let rendered = format!("{}: {}", gate_decision(verdict.decision), verdict.summary);
-                    reporter.event(EngineEvent::Gates { point: "strategy gate check", decision: gate_decision(verdict.decision), rendered: &rendered });
+                    reporter.event(EngineEvent::Gates {
+                        point: "strategy gate check",
+                        decision: gate_decision(verdict.decision),
+                        rendered: &rendered,
+                    });
                     if stops_step(&outcome) {
                         extensions
-                            .notify(EventKind2::GateFailed, deployment, &strategy.name, &verdict.summary, verdict.findings.clone(), ctx.live_job_id, None)
+                            .notify(
+                                EventKind2::GateFailed,
+                                deployment,
+                                &strategy.name,
+                                &verdict.summary,
+                                verdict.findings.clone(),
+                                ctx.live_job_id,
+                                None,
+                            )
                             .await;
                     }
                 }
@@ -1392,7 +1970,17 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
                         _ => None,
                     })
                     .unwrap_or_default();
-                extensions.notify(EventKind2::StepDone, deployment, &strategy.name, &message, vec![], ctx.live_job_id, None).await;
+                extensions
+                    .notify(
+                        EventKind2::StepDone,
+                        deployment,
+                        &strategy.name,
+                        &message,
+                        vec![],
+                        ctx.live_job_id,
+                        None,
+                    )
+                    .await;
             }
             state = Some(pending_state);
         }
@@ -1401,15 +1989,24 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
         let result = match strategy.handle.step(deployment, state.as_deref(), &outcomes) {
             Ok(result) => result,
             Err(err) => {
-                exec.phases.end(reporter, "rollout", since, false, Some(super::error_chain(&err)));
-                return Err(format!("strategy `{}` failed: {}", strategy.name, super::error_chain(&err)));
+                exec.phases
+                    .end(reporter, "rollout", since, false, Some(super::error_chain(&err)));
+                return Err(format!(
+                    "strategy `{}` failed: {}",
+                    strategy.name,
+                    super::error_chain(&err)
+                ));
             }
         };
         // The control input applies to the one call after a human acted.
         if let Value::Object(config) = &mut deployment.config {
             config.remove("control");
         }
-        reporter.event(EngineEvent::Step { step: step_no, phase: result.phase, message: &result.message });
+        reporter.event(EngineEvent::Step {
+            step: step_no,
+            phase: result.phase,
+            message: &result.message,
+        });
         exec.event(EventKind::Step {
             step: step_no,
             phase: result.phase,
@@ -1422,9 +2019,24 @@ async fn run_strategy(exec: &mut Execution<'_>, strategy: &LoadedStrategy, drive
             break result;
         }
         exec.save().await.map_err(|e| super::error_chain(&e))?;
-        pending = Some((result.state.clone(), result.actions.clone(), BTreeMap::new(), BTreeSet::new()));
+        pending = Some((
+            result.state.clone(),
+            result.actions.clone(),
+            BTreeMap::new(),
+            BTreeSet::new(),
+        ));
     };
-    finish_rollout(exec, strategy, deployment, ctx, final_result, since, drive.run_after, extensions).await
+    finish_rollout(
+        exec,
+        strategy,
+        deployment,
+        ctx,
+        final_result,
+        since,
+        drive.run_after,
+        extensions,
+    )
+    .await
 }
 
 /// After the strategy's last step: pause, fail, or verify, ask the post-deploy gates and
@@ -1443,9 +2055,21 @@ async fn finish_rollout(
     let reporter = exec.reporter;
     let client = exec.client;
     match final_result.phase {
-        Phase::Succeeded => exec.phases.end(reporter, "rollout", since, true, Some(final_result.message.clone())),
+        Phase::Succeeded => exec.phases.end(
+            reporter,
+            "rollout",
+            since,
+            true,
+            Some(final_result.message.clone()),
+        ),
         Phase::Failed | Phase::Running => {
-            exec.phases.end(reporter, "rollout", since, false, Some(final_result.message.clone()));
+            exec.phases.end(
+                reporter,
+                "rollout",
+                since,
+                false,
+                Some(final_result.message.clone()),
+            );
             return Err(if final_result.message.is_empty() {
                 format!("strategy `{}` failed", strategy.name)
             } else {
@@ -1453,7 +2077,13 @@ async fn finish_rollout(
             });
         }
         Phase::Paused => {
-            exec.phases.end(reporter, "rollout", since, true, Some(format!("paused: {}", final_result.message)));
+            exec.phases.end(
+                reporter,
+                "rollout",
+                since,
+                true,
+                Some(format!("paused: {}", final_result.message)),
+            );
             return Ok(Driven::Paused {
                 message: format!(
                     "{}; run `brickship promote {id}` to continue, `brickship promote {id} --full` to finish, or `brickship abort {id}`",
@@ -1469,14 +2099,25 @@ async fn finish_rollout(
     let job_id = match live_job_after(client, ctx, deployment).await {
         Ok(id) => id,
         Err(err) => {
-            exec.phases.end(reporter, "verify", since, false, Some(err.clone()));
+            exec.phases
+                .end(reporter, "verify", since, false, Some(err.clone()));
             return Err(err);
         }
     };
     let verified = verify_job(client, job_id, deployment).await;
-    exec.phases.end(reporter, "verify", since, verified.is_ok(), verified.as_ref().err().cloned());
+    exec.phases.end(
+        reporter,
+        "verify",
+        since,
+        verified.is_ok(),
+        verified.as_ref().err().cloned(),
+    );
     verified?;
-    exec.event(EventKind::Phase { phase: "verify".into(), status: "passed".into(), detail: Some(format!("job {job_id}")) });
+    exec.event(EventKind::Phase {
+        phase: "verify".into(),
+        status: "passed".into(),
+        detail: Some(format!("job {job_id}")),
+    });
 
     // Post-deploy gates judge the result with the runs this deployment made as evidence.
     if !extensions.gates_at(GatePoint::PostDeploy).is_empty() {
@@ -1490,33 +2131,66 @@ async fn finish_rollout(
         let report = extensions.evaluate(GatePoint::PostDeploy, deployment, &evidence);
         if let Some(report) = report {
             let rendered = extensions.redact(&report.render());
-            reporter.event(EngineEvent::Gates { point: "post-deploy", decision: gate_decision(report.decision), rendered: &rendered });
-            exec.event(EventKind::Note { message: format!("post-deploy gates: {}", report.summary) });
+            reporter.event(EngineEvent::Gates {
+                point: "post-deploy",
+                decision: gate_decision(report.decision),
+                rendered: &rendered,
+            });
+            exec.event(EventKind::Note {
+                message: format!("post-deploy gates: {}", report.summary),
+            });
             if report.refuses() {
-                exec.phases.end(reporter, "gates", since, false, Some(report.summary.clone()));
-                extensions.notify(EventKind2::GateFailed, deployment, &strategy.name, &report.summary, report.findings(), Some(job_id), None).await;
+                exec.phases
+                    .end(reporter, "gates", since, false, Some(report.summary.clone()));
+                extensions
+                    .notify(
+                        EventKind2::GateFailed,
+                        deployment,
+                        &strategy.name,
+                        &report.summary,
+                        report.findings(),
+                        Some(job_id),
+                        None,
+                    )
+                    .await;
                 return Err(format!("post-deploy gates refused: {}", report.refusal_message()));
             }
-            exec.phases.end(reporter, "gates", since, true, Some(report.summary.clone()));
+            exec.phases
+                .end(reporter, "gates", since, true, Some(report.summary.clone()));
         }
     }
 
     // The seed's "start jobs with new configuration": only for jobs nothing else triggers.
     let mut run = None;
-    let triggered = ["schedule", "trigger", "continuous", "triggers"].iter().any(|k| deployment.desired.get(*k).is_some());
+    let triggered = ["schedule", "trigger", "continuous", "triggers"]
+        .iter()
+        .any(|k| deployment.desired.get(*k).is_some());
     if run_after && !triggered {
         let since = exec.phases.begin(reporter, "run", None);
         let mut request = databricks::RunNow::new(job_id);
         request.idempotency_token = Some(format!("{}-run", deployment.id));
         match client.run_now(&request).await {
             Ok(started) => {
-                let url = client.get_run(started.run_id).await.ok().and_then(|r| r.run_page_url);
-                exec.event(EventKind::Note { message: format!("started run {}", started.run_id) });
+                let url = client
+                    .get_run(started.run_id)
+                    .await
+                    .ok()
+                    .and_then(|r| r.run_page_url);
+                exec.event(EventKind::Note {
+                    message: format!("started run {}", started.run_id),
+                });
                 run = Some(json!({"run_id": started.run_id, "url": url}));
-                exec.phases.end(reporter, "run", since, true, Some(format!("run {}", started.run_id)));
+                exec.phases.end(
+                    reporter,
+                    "run",
+                    since,
+                    true,
+                    Some(format!("run {}", started.run_id)),
+                );
             }
             Err(err) => {
-                exec.phases.end(reporter, "run", since, false, Some(err.to_string()));
+                exec.phases
+                    .end(reporter, "run", since, false, Some(err.to_string()));
                 return Err(format!("the job was deployed but its run could not start: {err}"));
             }
         }
@@ -1526,8 +2200,16 @@ async fn finish_rollout(
 
 /// The job that holds the pipeline's name after the rollout: the live job or one the strategy
 /// created (e.g. green after a swap).
-async fn live_job_after(client: &Client, ctx: &ExecContext, deployment: &plugin_host::types::Deployment) -> Result<i64, String> {
-    let name = deployment.desired.get("name").and_then(Value::as_str).unwrap_or_default();
+async fn live_job_after(
+    client: &Client,
+    ctx: &ExecContext,
+    deployment: &plugin_host::types::Deployment,
+) -> Result<i64, String> {
+    let name = deployment
+        .desired
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut candidates: Vec<i64> = ctx.created_jobs.values().copied().collect();
     if let Some(live) = ctx.live_job_id {
         candidates.push(live);
@@ -1555,8 +2237,15 @@ async fn live_job_after(client: &Client, ctx: &ExecContext, deployment: &plugin_
 }
 
 /// Checks the job's settings and (when managed) permissions equal the desired ones.
-async fn verify_job(client: &Client, job_id: i64, deployment: &plugin_host::types::Deployment) -> Result<(), String> {
-    let live = client.get_job_value(job_id).await.map_err(|e| format!("cannot read job {job_id}: {e}"))?;
+async fn verify_job(
+    client: &Client,
+    job_id: i64,
+    deployment: &plugin_host::types::Deployment,
+) -> Result<(), String> {
+    let live = client
+        .get_job_value(job_id)
+        .await
+        .map_err(|e| format!("cannot read job {job_id}: {e}"))?;
     let settings = live.get("settings").cloned().unwrap_or(Value::Null);
     let differences = verify_differences(&deployment.desired, &settings);
     if !differences.is_empty() {
@@ -1568,7 +2257,10 @@ async fn verify_job(client: &Client, job_id: i64, deployment: &plugin_host::type
         ));
     }
     if let Some(acl) = &deployment.acl {
-        let permissions = client.get_job_permissions(job_id).await.map_err(|e| format!("cannot read the permissions of job {job_id}: {e}"))?;
+        let permissions = client
+            .get_job_permissions(job_id)
+            .await
+            .map_err(|e| format!("cannot read the permissions of job {job_id}: {e}"))?;
         let live = serde_json::to_value(permissions).unwrap_or(Value::Null);
         let desired: Vec<project::AclEntry> = acl
             .as_array()
@@ -1583,7 +2275,10 @@ async fn verify_job(client: &Client, job_id: i64, deployment: &plugin_host::type
             .collect();
         let changes = crate::plan::diff_acl(&desired, Some(&live));
         if !changes.is_empty() {
-            return Err(format!("job {job_id} does not have the deployed permissions: {} entry(ies) differ", changes.len()));
+            return Err(format!(
+                "job {job_id} does not have the deployed permissions: {} entry(ies) differ",
+                changes.len()
+            ));
         }
     }
     Ok(())
@@ -1600,7 +2295,9 @@ pub(crate) async fn restore_snapshot(exec: &mut Execution<'_>) -> Vec<String> {
             continue;
         }
         match client.delete_job(job_id).await {
-            Ok(()) => exec.event(EventKind::Note { message: format!("rollback: deleted job {job_id} (`{label}`)") }),
+            Ok(()) => exec.event(EventKind::Note {
+                message: format!("rollback: deleted job {job_id} (`{label}`)"),
+            }),
             Err(err) if err.is_not_found() => {}
             Err(err) => problems.push(format!("cannot delete job {job_id} (`{label}`): {err}")),
         }
@@ -1608,18 +2305,26 @@ pub(crate) async fn restore_snapshot(exec: &mut Execution<'_>) -> Vec<String> {
     if let (Some(job_id), Some(settings)) = (snapshot.job_id, snapshot.settings.clone()) {
         match databricks::JobSettings::from_value(settings) {
             Ok(settings) => match client.reset_job(job_id, &settings).await {
-                Ok(()) => exec.event(EventKind::Note { message: format!("rollback: restored the settings of job {job_id}") }),
+                Ok(()) => exec.event(EventKind::Note {
+                    message: format!("rollback: restored the settings of job {job_id}"),
+                }),
                 Err(err) => problems.push(format!("cannot restore the settings of job {job_id}: {err}")),
             },
-            Err(err) => problems.push(format!("the snapshot of job {job_id} is not valid settings: {err}")),
+            Err(err) => problems.push(format!(
+                "the snapshot of job {job_id} is not valid settings: {err}"
+            )),
         }
         if exec.record.desired.acl.is_some()
             && let Some(acl) = &snapshot.acl
         {
             match serde_json::from_value::<Vec<databricks::AccessControlRequest>>(acl.clone()) {
                 Ok(acl) if !acl.is_empty() => match client.set_job_permissions(job_id, &acl).await {
-                    Ok(_) => exec.event(EventKind::Note { message: format!("rollback: restored the permissions of job {job_id}") }),
-                    Err(err) => problems.push(format!("cannot restore the permissions of job {job_id}: {err}")),
+                    Ok(_) => exec.event(EventKind::Note {
+                        message: format!("rollback: restored the permissions of job {job_id}"),
+                    }),
+                    Err(err) => {
+                        problems.push(format!("cannot restore the permissions of job {job_id}: {err}"))
+                    }
                 },
                 Ok(_) => {}
                 Err(err) => problems.push(format!("the snapshot ACL is not valid: {err}")),
@@ -1637,7 +2342,10 @@ async fn restore_files(client: &Client, location: &StateLocation, record: &Deplo
     if let Some(previous) = &record.previous_sync
         && let Err(err) = code_sync::save_state(client, location, previous).await
     {
-        problems.push(format!("cannot restore `sync.json`: {}", super::error_chain(&err)));
+        problems.push(format!(
+            "cannot restore `sync.json`: {}",
+            super::error_chain(&err)
+        ));
     }
     problems
 }
@@ -1671,7 +2379,11 @@ pub struct StatusView {
 }
 
 /// `brickship status`.
-pub async fn status(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<StatusView, EngineError> {
+pub async fn status(
+    target: &Target,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<StatusView, EngineError> {
     let prepared = prepare(target, env, None, reporter).await?;
     let client = &prepared.client;
     let journal = Journal::new(client, prepared.location.clone());
@@ -1679,9 +2391,14 @@ pub async fn status(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter
     let lock = lock::peek(client, &prepared.location.lock_path()).await?;
     let active_runs = match live.job_id {
         Some(job_id) => client
-            .list_runs(&databricks::ListRuns { active_only: true, ..databricks::ListRuns::for_job(job_id) })
+            .list_runs(&databricks::ListRuns {
+                active_only: true,
+                ..databricks::ListRuns::for_job(job_id)
+            })
             .await
-            .map_err(|source| EngineError::workspace(format!("list the active runs of job {job_id}"), source))?
+            .map_err(|source| {
+                EngineError::workspace(format!("list the active runs of job {job_id}"), source)
+            })?
             .iter()
             .map(|run| {
                 json!({
@@ -1717,7 +2434,11 @@ pub async fn status(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter
 }
 
 /// `brickship history`: the journal's index, newest first.
-pub async fn history(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<Vec<IndexEntry>, EngineError> {
+pub async fn history(
+    target: &Target,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<Vec<IndexEntry>, EngineError> {
     let prepared = prepare(target, env, None, reporter).await?;
     let journal = Journal::new(&prepared.client, prepared.location.clone());
     let mut entries = journal.index().await?.deployments;
@@ -1726,7 +2447,11 @@ pub async fn history(target: &Target, env: EnvLookup<'_>, reporter: &dyn Reporte
 }
 
 /// `brickship rollback`: re-applies the settings of the previous (or a chosen) deployment.
-pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &dyn Reporter) -> Result<DeployOutcome, EngineError> {
+pub async fn rollback(
+    request: &RollbackRequest,
+    env: EnvLookup<'_>,
+    reporter: &dyn Reporter,
+) -> Result<DeployOutcome, EngineError> {
     let phases = Phases::new();
     let started_at_ms = now_ms();
     let prepared = prepare(&request.target, env, None, reporter).await?;
@@ -1739,7 +2464,11 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
 
     // What to restore: --to, an interrupted deployment's snapshot, or the deployment before the current one.
     let target = pick_rollback_target(&journal, &index, request.to.as_deref()).await?;
-    let (restores, desired_settings, desired_acl) = (target.restores.clone(), target.settings.clone(), target.acl.clone());
+    let (restores, desired_settings, desired_acl) = (
+        target.restores.clone(),
+        target.settings.clone(),
+        target.acl.clone(),
+    );
     // The code the undone deployments uploaded goes back too, so settings and code stay a pair.
     let mut undone_records = Vec::new();
     for id in &target.undo {
@@ -1749,7 +2478,11 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
     }
     let (code_undo, sync_before) = code_sync::undo_uploads(undone_records.iter().rev());
     let live = read_live(client, &journal, p.job_name(), desired_acl.is_some()).await?;
-    let desired_name = desired_settings.get("name").and_then(Value::as_str).unwrap_or(p.job_name()).to_owned();
+    let desired_name = desired_settings
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(p.job_name())
+        .to_owned();
     let live = if live.job_id.is_none() && desired_name != p.job_name() {
         read_live(client, &journal, &desired_name, desired_acl.is_some()).await?
     } else {
@@ -1767,8 +2500,17 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
             })
         })
         .collect();
-    let plan = Plan::compute(&desired_settings, &acl_entries, live.settings.as_ref(), live.permissions.as_ref(), &normalize_options());
-    reporter.event(EngineEvent::Plan { plan: &plan, uploads: &[] });
+    let plan = Plan::compute(
+        &desired_settings,
+        &acl_entries,
+        live.settings.as_ref(),
+        live.permissions.as_ref(),
+        &normalize_options(),
+    );
+    reporter.event(EngineEvent::Plan {
+        plan: &plan,
+        uploads: &[],
+    });
     let deployment_id = new_deployment_id();
     let user = client
         .current_user()
@@ -1776,7 +2518,13 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         .map_err(|source| EngineError::workspace("read the current user", source))?
         .user_name
         .unwrap_or_else(|| "unknown".into());
-    let mut report = Report::new(&deployment_id, DeploymentKind::Rollback, p, "rollback", started_at_ms);
+    let mut report = Report::new(
+        &deployment_id,
+        DeploymentKind::Rollback,
+        p,
+        "rollback",
+        started_at_ms,
+    );
     report.workspace = client.base_url().to_owned();
     report.user = user.clone();
     report.plan = plan.to_json();
@@ -1784,21 +2532,39 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
     report.job_id = live.job_id;
     if plan.is_empty() && code_undo.is_empty() && index.unfinished().next().is_none() {
         report.status = ReportStatus::NoOp;
-        reporter.event(EngineEvent::Note { message: &format!("the live job already has the settings of `{restores}`: nothing to do") });
+        reporter.event(EngineEvent::Note {
+            message: &format!("the live job already has the settings of `{restores}`: nothing to do"),
+        });
         return finish_report(report, &phases, client, &p.project.root, None);
     }
-    approve(p.environment.approval_required, request.approve, false, "this rollback", &p.environment.name, reporter)?;
+    approve(
+        p.environment.approval_required,
+        request.approve,
+        false,
+        "this rollback",
+        &p.environment.name,
+        reporter,
+    )?;
 
     let since = phases.begin(reporter, "lock", None);
     let info = LockInfo::new(&deployment_id, &user, "rollback", now_ms());
     let finished = |id: &str| index.find(id).is_some_and(|e| e.status.is_final());
-    let guard = lock::acquire(client, &prepared.location.lock_path(), info, request.force_lock, &finished, now_ms()).await?;
+    let guard = lock::acquire(
+        client,
+        &prepared.location.lock_path(),
+        info,
+        request.force_lock,
+        &finished,
+        now_ms(),
+    )
+    .await?;
     phases.end(reporter, "lock", since, true, None);
 
     let mut index = journal.index().await?;
     // Deployments that never finished are superseded by this rollback, which puts back the
     // code they replaced and (below) the settings they found.
-    let superseded = supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, true).await?;
+    let superseded =
+        supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, true).await?;
     let (git_commit, git_dirty) = git_state(&p.project.root);
     let record = DeploymentRecord::new(
         Manifest {
@@ -1807,7 +2573,14 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
             pipeline: p.pipeline.clone(),
             environment: p.environment.name.clone(),
             strategy: "direct".into(),
-            config_hash: project::content_hash(&desired_settings, desired_acl.as_ref().and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])),
+            config_hash: project::content_hash(
+                &desired_settings,
+                desired_acl
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            ),
             git_commit,
             git_dirty,
             user: user.clone(),
@@ -1822,7 +2595,10 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
             settings: live.settings.clone(),
             acl: live.permissions.as_ref().map(direct_acl),
         },
-        Desired { settings: desired_settings.clone(), acl: desired_acl.clone() },
+        Desired {
+            settings: desired_settings.clone(),
+            acl: desired_acl.clone(),
+        },
     );
     // Within a blue-green bake window the rollback is a swap back to the kept blue job;
     // otherwise the restored settings are applied in place (the direct strategy).
@@ -1830,9 +2606,15 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
     let swap_blue = swap.as_ref().map(|s| s.blue);
     let strategy = match swap {
         Some(swap) => {
-            reporter.event(EngineEvent::Note { message: &format!("within the bake window: swapping back to blue job {}", swap.blue) });
+            reporter.event(EngineEvent::Note {
+                message: &format!("within the bake window: swapping back to blue job {}", swap.blue),
+            });
             let config = swap.config();
-            LoadedStrategy { name: SWAP_BACK.into(), handle: Box::new(swap), config }
+            LoadedStrategy {
+                name: SWAP_BACK.into(),
+                handle: Box::new(swap),
+                config,
+            }
         }
         None => LoadedStrategy {
             name: "direct".into(),
@@ -1878,7 +2660,12 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
         let remotes: Vec<String> = code_undo.iter().map(|r| r.remote.clone()).collect();
         exec.record.replaced_files = code_sync::capture_paths(client, &remotes).await?;
         exec.record.previous_sync = Some(code_sync::load_state(client, &prepared.location).await?);
-        exec.event(EventKind::Note { message: format!("restoring {} file(s) the undone deployments uploaded", code_undo.len()) });
+        exec.event(EventKind::Note {
+            message: format!(
+                "restoring {} file(s) the undone deployments uploaded",
+                code_undo.len()
+            ),
+        });
         exec.save_index().await?;
         exec.save().await?;
         exec.mutated = true;
@@ -1887,7 +2674,9 @@ pub async fn rollback(request: &RollbackRequest, env: EnvLookup<'_>, reporter: &
             code_sync::save_state(client, &prepared.location, sync).await?;
         }
         if !problems.is_empty() {
-            exec.event(EventKind::Note { message: format!("code restore problems: {}", problems.join("; ")) });
+            exec.event(EventKind::Note {
+                message: format!("code restore problems: {}", problems.join("; ")),
+            });
         }
     }
     let ctx = ExecContext {
@@ -1939,7 +2728,11 @@ async fn supersede_unfinished(
     restore_code: bool,
 ) -> Result<Vec<String>, EngineError> {
     let mut notes = Vec::new();
-    let unfinished: Vec<IndexEntry> = index.unfinished().filter(|e| e.deployment_id != by).cloned().collect();
+    let unfinished: Vec<IndexEntry> = index
+        .unfinished()
+        .filter(|e| e.deployment_id != by)
+        .cloned()
+        .collect();
     for entry in unfinished {
         let Some(mut old) = journal.record(&entry.deployment_id).await? else {
             let mut entry = entry.clone();
@@ -1952,10 +2745,16 @@ async fn supersede_unfinished(
                 continue;
             }
             match client.delete_job(job_id).await {
-                Ok(()) => notes.push(format!("deleted job {job_id} (`{label}`) left by interrupted deployment `{}`", entry.deployment_id)),
+                Ok(()) => notes.push(format!(
+                    "deleted job {job_id} (`{label}`) left by interrupted deployment `{}`",
+                    entry.deployment_id
+                )),
                 Err(err) if err.is_not_found() => {}
                 Err(source) => {
-                    return Err(EngineError::workspace(format!("delete job {job_id} left by `{}`", entry.deployment_id), source));
+                    return Err(EngineError::workspace(
+                        format!("delete job {job_id} left by `{}`", entry.deployment_id),
+                        source,
+                    ));
                 }
             }
         }
@@ -1965,12 +2764,21 @@ async fn supersede_unfinished(
                 "restored {} file(s) interrupted deployment `{}` had replaced{}",
                 old.replaced_files.len(),
                 entry.deployment_id,
-                if problems.is_empty() { String::new() } else { format!(" (problems: {})", problems.join("; ")) }
+                if problems.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (problems: {})", problems.join("; "))
+                }
             ));
         }
         old.status = Status::Interrupted;
         old.finished_at_ms = Some(now_ms());
-        old.push(now_ms(), EventKind::Note { message: format!("interrupted; superseded by `{by}`") });
+        old.push(
+            now_ms(),
+            EventKind::Note {
+                message: format!("interrupted; superseded by `{by}`"),
+            },
+        );
         journal.write_record(&old).await?;
         index.upsert(old.entry());
         notes.push(format!("marked deployment `{}` interrupted", entry.deployment_id));
@@ -1990,7 +2798,12 @@ struct RollbackTarget {
 
 impl RollbackTarget {
     fn new(restores: String, settings: Value, acl: Option<Value>) -> Self {
-        Self { restores, settings, acl, undo: Vec::new() }
+        Self {
+            restores,
+            settings,
+            acl,
+            undo: Vec::new(),
+        }
     }
 }
 
@@ -2005,7 +2818,11 @@ fn succeeded_after(index: &Index, after: Option<usize>) -> Vec<String> {
 }
 
 /// The deployment a rollback restores.
-async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&str>) -> Result<RollbackTarget, EngineError> {
+async fn pick_rollback_target(
+    journal: &Journal<'_>,
+    index: &Index,
+    to: Option<&str>,
+) -> Result<RollbackTarget, EngineError> {
     let position = |id: &str| index.deployments.iter().position(|e| e.deployment_id == id);
     let missing = |what: String| EngineError::Usage(what);
     if let Some(id) = to {
@@ -2023,12 +2840,20 @@ async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&
                 }
             )));
         }
-        let record = journal.record(id).await?.ok_or_else(|| missing(format!("the record of deployment `{id}` is missing from the journal")))?;
+        let record = journal.record(id).await?.ok_or_else(|| {
+            missing(format!(
+                "the record of deployment `{id}` is missing from the journal"
+            ))
+        })?;
         let mut target = RollbackTarget::new(id.to_owned(), record.desired.settings, record.desired.acl);
         target.undo = succeeded_after(index, position(id));
         return Ok(target);
     }
-    let succeeded: Vec<&IndexEntry> = index.deployments.iter().filter(|e| e.status == Status::Succeeded).collect();
+    let succeeded: Vec<&IndexEntry> = index
+        .deployments
+        .iter()
+        .filter(|e| e.status == Status::Succeeded)
+        .collect();
     // An interrupted deployment: restore what it found.
     if let Some(entry) = index.unfinished().last() {
         let Some(record) = journal.record(&entry.deployment_id).await? else {
@@ -2037,12 +2862,19 @@ async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&
             let current = succeeded.last().ok_or_else(|| {
                 missing(format!("deployment `{}` was interrupted before changing anything and nothing was deployed before it", entry.deployment_id))
             })?;
-            let current_id = current.restores.clone().unwrap_or_else(|| current.deployment_id.clone());
+            let current_id = current
+                .restores
+                .clone()
+                .unwrap_or_else(|| current.deployment_id.clone());
             let record = journal
                 .record(&current_id)
                 .await?
                 .ok_or_else(|| missing(format!("the record of deployment `{current_id}` is missing")))?;
-            return Ok(RollbackTarget::new(current_id, record.desired.settings, record.desired.acl));
+            return Ok(RollbackTarget::new(
+                current_id,
+                record.desired.settings,
+                record.desired.acl,
+            ));
         };
         let Some(settings) = record.snapshot.settings.clone() else {
             return Err(missing(format!(
@@ -2050,25 +2882,44 @@ async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&
                 entry.deployment_id
             )));
         };
-        return Ok(RollbackTarget::new(format!("snapshot-of-{}", entry.deployment_id), settings, record.snapshot.acl.clone()));
+        return Ok(RollbackTarget::new(
+            format!("snapshot-of-{}", entry.deployment_id),
+            settings,
+            record.snapshot.acl.clone(),
+        ));
     }
     let Some(current) = succeeded.last() else {
-        return Err(missing("nothing to roll back: this pipeline has no successful deployment in this environment".into()));
+        return Err(missing(
+            "nothing to roll back: this pipeline has no successful deployment in this environment".into(),
+        ));
     };
     // The configuration in force is that of the deployment the current one restores, if it is a rollback.
-    let current_id = current.restores.clone().unwrap_or_else(|| current.deployment_id.clone());
-    let current_position = index.deployments.iter().position(|e| e.deployment_id == current_id).unwrap_or(index.deployments.len());
+    let current_id = current
+        .restores
+        .clone()
+        .unwrap_or_else(|| current.deployment_id.clone());
+    let current_position = index
+        .deployments
+        .iter()
+        .position(|e| e.deployment_id == current_id)
+        .unwrap_or(index.deployments.len());
     let previous = index.deployments[..current_position]
         .iter()
         .rev()
         .find(|e| e.status == Status::Succeeded && e.kind == DeploymentKind::Deploy);
     match previous {
         Some(entry) => {
-            let record = journal
-                .record(&entry.deployment_id)
-                .await?
-                .ok_or_else(|| missing(format!("the record of deployment `{}` is missing", entry.deployment_id)))?;
-            let mut target = RollbackTarget::new(entry.deployment_id.clone(), record.desired.settings, record.desired.acl);
+            let record = journal.record(&entry.deployment_id).await?.ok_or_else(|| {
+                missing(format!(
+                    "the record of deployment `{}` is missing",
+                    entry.deployment_id
+                ))
+            })?;
+            let mut target = RollbackTarget::new(
+                entry.deployment_id.clone(),
+                record.desired.settings,
+                record.desired.acl,
+            );
             target.undo = succeeded_after(index, position(&entry.deployment_id));
             Ok(target)
         }
@@ -2079,7 +2930,11 @@ async fn pick_rollback_target(journal: &Journal<'_>, index: &Index, to: Option<&
                 .ok_or_else(|| missing(format!("the record of deployment `{current_id}` is missing")))?;
             match record.snapshot.settings {
                 Some(settings) => {
-                    let mut target = RollbackTarget::new(format!("snapshot-of-{current_id}"), settings, record.snapshot.acl);
+                    let mut target = RollbackTarget::new(
+                        format!("snapshot-of-{current_id}"),
+                        settings,
+                        record.snapshot.acl,
+                    );
                     // Undo the current deployment itself and everything after it.
                     target.undo = index.deployments[current_position.min(index.deployments.len())..]
                         .iter()

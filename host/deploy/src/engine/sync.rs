@@ -58,16 +58,28 @@ pub fn sync_path(location: &StateLocation) -> String {
 }
 
 /// The uploads needed to bring the workspace to the local files.
-pub async fn plan_uploads(client: &Client, location: &StateLocation, entries: &[SyncEntry]) -> Result<(SyncState, Vec<Upload>), EngineError> {
+pub async fn plan_uploads(
+    client: &Client,
+    location: &StateLocation,
+    entries: &[SyncEntry],
+) -> Result<(SyncState, Vec<Upload>), EngineError> {
     let state: SyncState = read_json(client, &sync_path(location)).await?.unwrap_or_default();
     let mut uploads = Vec::new();
     for entry in entries {
-        let content = std::fs::read(&entry.local)
-            .map_err(|source| EngineError::Io { action: "read", path: entry.relative.clone(), source })?;
+        let content = std::fs::read(&entry.local).map_err(|source| EngineError::Io {
+            action: "read",
+            path: entry.relative.clone(),
+            source,
+        })?;
         let sha256 = hex::encode(Sha256::digest(&content));
         let previous = state.files.get(&entry.remote);
         if previous != Some(&sha256) {
-            uploads.push(Upload { entry: entry.clone(), sha256, content, replaces: previous.is_some() });
+            uploads.push(Upload {
+                entry: entry.clone(),
+                sha256,
+                content,
+                replaces: previous.is_some(),
+            });
         }
     }
     Ok((state, uploads))
@@ -86,18 +98,29 @@ pub async fn capture_paths(client: &Client, remotes: &[String]) -> Result<Vec<Re
     let mut replaced = Vec::new();
     for remote in remotes {
         let remote = remote.clone();
-        let read_err = |source| EngineError::workspace(format!("read `{remote}` before replacing it"), source);
+        let read_err =
+            |source| EngineError::workspace(format!("read `{remote}` before replacing it"), source);
         let info = match client.workspace().get_status(&remote).await {
             Ok(info) => info,
             Err(err) if err.is_not_found() => {
-                replaced.push(Replaced { remote, notebook: false, language: None, previous: None, not_kept: false });
+                replaced.push(Replaced {
+                    remote,
+                    notebook: false,
+                    language: None,
+                    previous: None,
+                    not_kept: false,
+                });
                 continue;
             }
             Err(source) => return Err(read_err(source)),
         };
         let notebook = info.object_type == Some(databricks::ObjectType::Notebook);
         let language = info.language.as_ref().map(|l| l.as_str().to_owned());
-        let format = if notebook { ExportFormat::Source } else { ExportFormat::Auto };
+        let format = if notebook {
+            ExportFormat::Source
+        } else {
+            ExportFormat::Auto
+        };
         replaced.push(match client.workspace().export(&remote, format).await {
             Ok(bytes) if bytes.len() <= MAX_RESTORE_BYTES => Replaced {
                 remote,
@@ -106,8 +129,20 @@ pub async fn capture_paths(client: &Client, remotes: &[String]) -> Result<Vec<Re
                 previous: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
                 not_kept: false,
             },
-            Ok(_) => Replaced { remote, notebook, language, previous: None, not_kept: true },
-            Err(err) if err.is_not_found() => Replaced { remote, notebook, language, previous: None, not_kept: false },
+            Ok(_) => Replaced {
+                remote,
+                notebook,
+                language,
+                previous: None,
+                not_kept: true,
+            },
+            Err(err) if err.is_not_found() => Replaced {
+                remote,
+                notebook,
+                language,
+                previous: None,
+                not_kept: false,
+            },
             Err(source) => return Err(read_err(source)),
         });
     }
@@ -116,7 +151,11 @@ pub async fn capture_paths(client: &Client, remotes: &[String]) -> Result<Vec<Re
 
 /// Uploads every file (creating each folder once); `state` gains the new hashes (write it with
 /// [`save_state`]).
-pub async fn apply_uploads(client: &Client, uploads: &[Upload], state: &mut SyncState) -> Result<(), EngineError> {
+pub async fn apply_uploads(
+    client: &Client,
+    uploads: &[Upload],
+    state: &mut SyncState,
+) -> Result<(), EngineError> {
     let mut folders = std::collections::BTreeSet::new();
     for upload in uploads {
         let parent = parent_of(&upload.entry.remote).to_owned();
@@ -128,14 +167,18 @@ pub async fn apply_uploads(client: &Client, uploads: &[Upload], state: &mut Sync
                 .map_err(|source| EngineError::workspace(format!("create `{parent}`"), source))?;
         }
         upload_one(client, &upload.entry, &upload.content).await?;
-        state.files.insert(upload.entry.remote.clone(), upload.sha256.clone());
+        state
+            .files
+            .insert(upload.entry.remote.clone(), upload.sha256.clone());
     }
     Ok(())
 }
 
 /// The contents to restore to undo `records`' uploads, newest first: per path, the content from
 /// before the oldest of them wins. The sync state to write back is the oldest one's.
-pub fn undo_uploads<'a>(records: impl IntoIterator<Item = &'a super::journal::DeploymentRecord>) -> (Vec<Replaced>, Option<SyncState>) {
+pub fn undo_uploads<'a>(
+    records: impl IntoIterator<Item = &'a super::journal::DeploymentRecord>,
+) -> (Vec<Replaced>, Option<SyncState>) {
     let mut by_path: BTreeMap<String, Replaced> = BTreeMap::new();
     let mut sync = None;
     for record in records {
@@ -154,7 +197,11 @@ pub async fn load_state(client: &Client, location: &StateLocation) -> Result<Syn
     Ok(read_json(client, &sync_path(location)).await?.unwrap_or_default())
 }
 
-pub async fn save_state(client: &Client, location: &StateLocation, state: &SyncState) -> Result<(), EngineError> {
+pub async fn save_state(
+    client: &Client,
+    location: &StateLocation,
+    state: &SyncState,
+) -> Result<(), EngineError> {
     write_json(client, &sync_path(location), state).await
 }
 
@@ -164,24 +211,41 @@ pub async fn restore(client: &Client, replaced: &[Replaced]) -> Vec<String> {
     for item in replaced.iter().rev() {
         let result = match (&item.previous, item.not_kept) {
             (_, true) => {
-                problems.push(format!("`{}` was too large to keep; its previous content is not restored", item.remote));
+                problems.push(format!(
+                    "`{}` was too large to keep; its previous content is not restored",
+                    item.remote
+                ));
                 continue;
             }
             (Some(previous), _) => match base64::engine::general_purpose::STANDARD.decode(previous) {
                 Ok(bytes) => {
                     if item.notebook {
-                        let language = item.language.as_deref().map(Language::from).unwrap_or(Language::Python);
-                        client.workspace().import(&item.remote, &bytes, ExportFormat::Source, Some(language), true).await
+                        let language = item
+                            .language
+                            .as_deref()
+                            .map(Language::from)
+                            .unwrap_or(Language::Python);
+                        client
+                            .workspace()
+                            .import(&item.remote, &bytes, ExportFormat::Source, Some(language), true)
+                            .await
                     } else {
                         client.workspace().import_file(&item.remote, bytes, true).await
                     }
                 }
                 Err(err) => {
-                    problems.push(format!("`{}`: the kept content is not base64 ({err})", item.remote));
+                    problems.push(format!(
+                        "`{}`: the kept content is not base64 ({err})",
+                        item.remote
+                    ));
                     continue;
                 }
             },
-            (None, _) => client.workspace().delete(&item.remote, false).await.or_else(|e| if e.is_not_found() { Ok(()) } else { Err(e) }),
+            (None, _) => client
+                .workspace()
+                .delete(&item.remote, false)
+                .await
+                .or_else(|e| if e.is_not_found() { Ok(()) } else { Err(e) }),
         };
         if let Err(err) = result {
             problems.push(format!("`{}`: {err}", item.remote));
@@ -199,11 +263,18 @@ async fn upload_one(client: &Client, entry: &SyncEntry, content: &[u8]) -> Resul
             } else {
                 (ExportFormat::Source, Some(language_of(language)))
             };
-            workspace.import(&entry.remote, content, format, language, true).await
+            workspace
+                .import(&entry.remote, content, format, language, true)
+                .await
         }
         SyncKind::File => workspace.import_file(&entry.remote, content.to_vec(), true).await,
     };
-    result.map_err(|source| EngineError::workspace(format!("upload `{}` to `{}`", entry.relative, entry.remote), source))
+    result.map_err(|source| {
+        EngineError::workspace(
+            format!("upload `{}` to `{}`", entry.relative, entry.remote),
+            source,
+        )
+    })
 }
 
 fn language_of(language: NotebookLanguage) -> Language {

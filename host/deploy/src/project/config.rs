@@ -531,7 +531,9 @@ pub(crate) fn parse_environment(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> E
         .and_then(|e| super::read::duration(ctx, e, &format!("{path}.approval.expires")))
         .map(std::time::Duration::from_secs);
     let approval_before_promotion = matches!(
-        approval_node.and_then(|a| a.get("before_promotion")).map(|b| &b.kind),
+        approval_node
+            .and_then(|a| a.get("before_promotion"))
+            .map(|b| &b.kind),
         Some(NodeKind::Bool(true))
     );
     let strategy = match node.get("strategy") {

@@ -127,7 +127,11 @@ pub fn wrap(api: Router<AppState>, state: AppState) -> Router<AppState> {
             // a loopback call (0.11 of 0.2 ms, measured in BENCHMARKS.md) and cut throughput 2–7×.
             CompressionLayer::new()
                 .quality(CompressionLevel::Fastest)
-                .compress_when(SizeAbove::new(16 * 1024).and(NotForContentType::GRPC).and(NotForContentType::IMAGES)),
+                .compress_when(
+                    SizeAbove::new(16 * 1024)
+                        .and(NotForContentType::GRPC)
+                        .and(NotForContentType::IMAGES),
+                ),
         )
 }
 
