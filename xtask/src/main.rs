@@ -7,10 +7,14 @@
 //! * `test` — `setup`, then every test: the host workspace (`cargo nextest run --workspace`) and
 //!   the plugin guests (`plugins/`, natively). This is the README's test command and what CI runs.
 //! * `demo` — the main job: a real deploy of the example pipeline to the local workspace.
-//! * `bench [workspace|deploy|all] [args]` — `setup`, the release binary, then the benchmarks
-//!   recorded in BENCHMARKS.md: `workspace` is `cargo bench -p tests --bench workspace_load`
-//!   (local workspace throughput, client latency), `deploy` is `benches/deploy_vs_sdk.py`
-//!   (`brickship deploy` versus a databricks-sdk script; `args` go to it). Default `all`.
+//! * `bench [workspace|deploy|plugins|rollouts|all] [args]` — `setup`, the release binary, then
+//!   the benchmarks recorded in BENCHMARKS.md: `workspace` is `cargo bench -p tests --bench
+//!   workspace_load` (local workspace throughput, client latency), `deploy` is
+//!   `benches/deploy_vs_sdk.py` (`brickship deploy` versus a databricks-sdk script), `plugins`
+//!   is `cargo bench -p plugin-host` (every built-in and the examples: compile, cached load,
+//!   call) then `benches/plugin_overhead.py` (what plugins add to a deploy), `rollouts` is
+//!   `benches/rollouts.py` (blue-green rollback, full canary). `args` go to the Python script of
+//!   the one benchmark named. Default `all`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,9 +37,9 @@ fn main() -> anyhow::Result<()> {
             demo(&root, &rest)
         }
         "bench" => {
-            let (workspace, deploy, extra) = bench_selection(&rest)?;
+            let (selected, extra) = bench_selection(&rest)?;
             setup(&root)?;
-            bench(&root, workspace, deploy, extra)
+            bench(&root, &selected, extra)
         }
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <setup|test|demo|bench> [args]");
@@ -45,7 +49,7 @@ fn main() -> anyhow::Result<()> {
             println!("  test   setup, then run every test (host workspace and plugin guests)");
             println!("  demo   deploy the example pipeline to the local workspace");
             println!(
-                "  bench  [workspace|deploy|all] run the benchmarks of BENCHMARKS.md on the release binary"
+                "  bench  [workspace|deploy|plugins|rollouts|all] run the benchmarks of BENCHMARKS.md on the release binary"
             );
             Ok(())
         }
@@ -175,36 +179,55 @@ fn demo(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     run(&mut cmd)
 }
 
-/// `[workspace|deploy|all] [args]` -> (run workspace, run deploy, args for the deploy script).
-fn bench_selection(args: &[String]) -> anyhow::Result<(bool, bool, &[String])> {
+/// The benchmarks `cargo xtask bench` knows, in the order `all` runs them.
+const BENCHMARKS: [&str; 4] = ["workspace", "deploy", "plugins", "rollouts"];
+
+/// `[workspace|deploy|plugins|rollouts|all] [args]` -> (benchmarks to run, args for the script).
+fn bench_selection(args: &[String]) -> anyhow::Result<(Vec<&'static str>, &[String])> {
     let (which, extra) = match args.split_first() {
         Some((first, rest)) => (first.as_str(), rest),
         None => ("all", args),
     };
-    match which {
-        "workspace" => Ok((true, false, extra)),
-        "deploy" => Ok((false, true, extra)),
-        "all" => Ok((true, true, extra)),
-        other => bail!("unknown benchmark `{other}`: use workspace, deploy or all"),
+    if which == "all" {
+        return Ok((BENCHMARKS.to_vec(), extra));
+    }
+    match BENCHMARKS.iter().find(|name| **name == which) {
+        Some(name) => Ok((vec![*name], extra)),
+        None => bail!("unknown benchmark `{which}`: use workspace, deploy, plugins, rollouts or all"),
     }
 }
 
 /// Builds the release binary, then runs the selected benchmarks.
-fn bench(root: &Path, workspace: bool, deploy: bool, extra: &[String]) -> anyhow::Result<()> {
+fn bench(root: &Path, selected: &[&str], extra: &[String]) -> anyhow::Result<()> {
     // Measurements use the optimised binary; `cargo bench` builds into the same target/release.
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "brickship"])
         .current_dir(root))?;
-    if workspace {
-        run(Command::new("cargo")
-            .args(["bench", "-p", "tests", "--bench", "workspace_load"])
-            .current_dir(root))?;
-    }
-    if deploy {
-        run(Command::new(venv_python(root))
-            .arg(root.join("benches/deploy_vs_sdk.py"))
-            .args(extra)
-            .current_dir(root))?;
+    for name in selected {
+        match *name {
+            "workspace" => run(Command::new("cargo")
+                .args(["bench", "-p", "tests", "--bench", "workspace_load"])
+                .current_dir(root))?,
+            "deploy" => run(Command::new(venv_python(root))
+                .arg(root.join("benches/deploy_vs_sdk.py"))
+                .args(extra)
+                .current_dir(root))?,
+            "plugins" => {
+                // The criterion numbers first: plugin_overhead.py reads them from target/criterion.
+                run(Command::new("cargo")
+                    .args(["bench", "-p", "plugin-host"])
+                    .current_dir(root))?;
+                run(Command::new(venv_python(root))
+                    .arg(root.join("benches/plugin_overhead.py"))
+                    .args(extra)
+                    .current_dir(root))?;
+            }
+            "rollouts" => run(Command::new(venv_python(root))
+                .arg(root.join("benches/rollouts.py"))
+                .args(extra)
+                .current_dir(root))?,
+            other => bail!("unknown benchmark `{other}`: use {}", BENCHMARKS.join(", ")),
+        }
     }
     Ok(())
 }
