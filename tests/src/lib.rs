@@ -489,3 +489,197 @@ macro_rules! brickship_snapshot {
         done
     }};
 }
+
+/// What a loopback receiver got: an HTTP request (`path`, body) or an email (`smtp`, data).
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub body: String,
+}
+
+/// A loopback HTTP receiver, the same over HTTPS (a test CA: write [`Receivers::ca_pem`] where
+/// the project's `notifications.ca_file` points), both answering 200 to every request, and a
+/// minimal loopback SMTP server (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), for notifier
+/// deliveries.
+pub struct Receivers {
+    pub http: std::net::SocketAddr,
+    pub https: std::net::SocketAddr,
+    pub smtp: std::net::SocketAddr,
+    pub ca_pem: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+type Store = std::sync::Arc<std::sync::Mutex<Vec<Received>>>;
+
+/// Serves HTTP/1.1 requests on one connection, recording each.
+async fn serve_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: S, store: Store) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let mut reader = tokio::io::BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
+                return;
+            }
+            if header == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        store.lock().expect("store").push(Received {
+            path,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        if reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let _ = reader.get_mut().flush().await;
+    }
+}
+
+impl Receivers {
+    pub async fn start() -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let got: Store = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind http receiver");
+        let http_addr = http.local_addr().expect("addr");
+        let store = got.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = http.accept().await {
+                tokio::spawn(serve_http(tcp, store.clone()));
+            }
+        });
+
+        // HTTPS: a throwaway CA signs a certificate for 127.0.0.1.
+        let ca_key = rcgen::KeyPair::generate().expect("ca key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "brickship e2e CA");
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca");
+        let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .expect("leaf params")
+            .signed_by(&leaf_key, &ca)
+            .expect("leaf");
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let server = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+            )
+            .expect("tls config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server));
+        let https = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind https receiver");
+        let https_addr = https.local_addr().expect("addr");
+        let store = got.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = https.accept().await {
+                let (acceptor, store) = (acceptor.clone(), store.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        serve_http(tls, store).await;
+                    }
+                });
+            }
+        });
+
+        let smtp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind smtp");
+        let smtp_addr = smtp.local_addr().expect("addr");
+        let store = got.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = smtp.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = tcp.into_split();
+                    let mut lines = tokio::io::BufReader::new(read);
+                    let _ = write.write_all(b"220 test.local ESMTP ready\r\n").await;
+                    let mut data = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let upper = line.trim_end().to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                            b"250-test.local\r\n250 8BITMIME\r\n"
+                        } else if upper == "DATA" {
+                            let _ = write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await;
+                            data.clear();
+                            loop {
+                                let mut body = String::new();
+                                if lines.read_line(&mut body).await.unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if body == ".\r\n" {
+                                    break;
+                                }
+                                data.push_str(&body);
+                            }
+                            store.lock().expect("store").push(Received {
+                                path: "smtp".into(),
+                                body: data.clone(),
+                            });
+                            b"250 OK queued\r\n"
+                        } else if upper == "QUIT" {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        } else if upper.starts_with("MAIL")
+                            || upper.starts_with("RCPT")
+                            || upper == "RSET"
+                            || upper == "NOOP"
+                        {
+                            b"250 OK\r\n"
+                        } else {
+                            b"502 not implemented\r\n"
+                        };
+                        let _ = write.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        Self {
+            http: http_addr,
+            https: https_addr,
+            smtp: smtp_addr,
+            ca_pem: ca.pem(),
+            got,
+        }
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.got.lock().expect("store").clone()
+    }
+}

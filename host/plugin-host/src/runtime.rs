@@ -602,7 +602,30 @@ impl<P: Instantiate> Handle<P> {
 
     /// Instantiate in a fresh store with this plugin's limits, call, classify failures and
     /// check the output size.
-    fn call<R: OutputSize>(
+    ///
+    /// Called from async code (the deploy engine runs on tokio), the call moves to a plain
+    /// scoped thread: wasmtime-wasi's synchronous host functions (a guest writing to stderr,
+    /// polling, clocks) block on the *ambient* tokio runtime, which panics inside a runtime
+    /// ("Cannot start a runtime from within a runtime"). A thread without a runtime context
+    /// makes them use wasmtime-wasi's own. The cost is one thread spawn (tens of µs) per call.
+    fn call<R: OutputSize + Send>(
+        &self,
+        function: &'static str,
+        f: impl FnOnce(&mut Store<HostState>, P::Bindings) -> wasmtime::Result<R> + Send,
+    ) -> Result<R>
+    where
+        P: Sync,
+    {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.call_here(function, f);
+        }
+        std::thread::scope(|scope| match scope.spawn(|| self.call_here(function, f)).join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+    }
+
+    fn call_here<R: OutputSize>(
         &self,
         function: &'static str,
         f: impl FnOnce(&mut Store<HostState>, P::Bindings) -> wasmtime::Result<R>,

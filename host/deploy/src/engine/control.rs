@@ -219,6 +219,30 @@ pub async fn control(
         .user_name
         .unwrap_or_else(|| "unknown".into());
     if record.status.is_final() {
+        // Killed after recording its result and before its bookkeeping: the index (read back
+        // from the records by `Journal::index`) is written and the lock it still holds freed,
+        // so `status` and the next deploy see it finished.
+        let lock_path = location.lock_path();
+        if lock::peek(client, &lock_path)
+            .await?
+            .is_some_and(|held| held.deployment_id == id)
+        {
+            Journal::new(client, location.clone()).write_index(&index).await?;
+            let info = LockInfo::new(&id, &user, request.command.as_str(), now_ms());
+            let guard = lock::acquire(
+                client,
+                &lock_path,
+                info,
+                false,
+                &|holder: &str| holder == id,
+                now_ms(),
+            )
+            .await?;
+            guard.release(client).await?;
+            reporter.event(EngineEvent::Note {
+                message: &format!("released the lock deployment `{id}` still held after it had finished"),
+            });
+        }
         return Err(EngineError::Usage(format!(
             "deployment `{id}` already finished ({}); nothing to {}",
             record.status.as_str(),
@@ -440,6 +464,7 @@ pub async fn control(
         phases: &phases,
         actions: Vec::new(),
         mutated: false,
+        plugin_failed: false,
     };
 
     let Some(start) = start else {
@@ -507,6 +532,7 @@ pub async fn control(
     report.gates = gates;
     report.notifications = deliveries;
     let result = result?;
+    report.plugin_failed = exec.plugin_failed;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     report.status = result.status;

@@ -393,11 +393,31 @@ impl<'a> Journal<'a> {
     }
 
     /// The index; empty when nothing was deployed yet.
+    ///
+    /// A deployment writes its record before the index at every change of status after the
+    /// first, so a process killed between the two leaves an index entry behind its record (a
+    /// deployment that finished still `in-progress`, the live job still the one before it). The
+    /// record is authoritative: entries that are not final are brought up to their record's
+    /// status, and the live job to the one a succeeded deployment left live. Without that, the
+    /// next deploy would take the previous job for the live one and supersede the finished
+    /// deployment, deleting the jobs it created — after a blue-green swap, the live job.
     pub async fn index(&self) -> Result<Index, EngineError> {
-        match read_json(self.client, &self.location.index_path()).await? {
-            Some(index) => Ok(index),
-            None => Ok(Index::default()),
+        let mut index: Index = read_json(self.client, &self.location.index_path())
+            .await?
+            .unwrap_or_default();
+        let behind: Vec<String> = index.unfinished().map(|e| e.deployment_id.clone()).collect();
+        for id in behind {
+            let Some(record) = self.record(&id).await? else {
+                continue;
+            };
+            if index.find(&id).is_some_and(|e| e.status != record.status) {
+                if record.status == Status::Succeeded && record.job_id.is_some() {
+                    index.live_job_id = record.job_id;
+                }
+                index.upsert(record.entry());
+            }
         }
+        Ok(index)
     }
 
     pub async fn write_index(&self, index: &Index) -> Result<(), EngineError> {

@@ -142,12 +142,15 @@ impl EngineError {
             EngineError::Invalid { .. } | EngineError::Usage(_) => 2,
             EngineError::Connect { source, .. } if source.is_config() => 2,
             EngineError::ApprovalRefused(_) | EngineError::GateRefused(_) => 3,
-            EngineError::Plugin { source, .. } => match **source {
-                plugin_host::Error::Config { .. }
-                | plugin_host::Error::NotFound { .. }
-                | plugin_host::Error::DigestMismatch { .. } => 2,
-                _ => 4,
-            },
+            // A plugin that misbehaved at run time (crash, timeout, memory, output) is 4; one
+            // refused before it ran (not found, wrong pin, contract, imports, config) is bad input.
+            EngineError::Plugin { source, .. } => {
+                if source.is_plugin_failure() {
+                    4
+                } else {
+                    2
+                }
+            }
             _ => 1,
         }
     }

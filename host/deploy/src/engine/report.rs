@@ -122,6 +122,9 @@ pub struct Report {
     /// Why the deployment paused and how to continue it, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<String>,
+    /// The strategy crashed, timed out or returned garbage.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub plugin_failed: bool,
     /// Every gate report (pre-deploy, strategy gate checks, post-deploy), secrets redacted.
     pub gates: Vec<Value>,
     /// Every notification delivery (target host only, secrets redacted).
@@ -165,6 +168,7 @@ impl Report {
             monitoring_file: None,
             error: None,
             paused: None,
+            plugin_failed: false,
             gates: Vec::new(),
             notifications: Vec::new(),
             api_call_count: 0,

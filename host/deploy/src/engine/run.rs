@@ -162,8 +162,12 @@ pub struct DeployOutcome {
 }
 
 impl DeployOutcome {
-    /// 0 ok (including no-op and dry run), 1 failed or rolled back.
+    /// 0 ok (including no-op, dry run and paused), 1 failed or rolled back, 4 when the
+    /// strategy crashed, timed out or returned garbage (after rolling back).
     pub fn exit_code(&self) -> u8 {
+        if self.report.plugin_failed {
+            return 4;
+        }
         match self.report.status {
             ReportStatus::Succeeded | ReportStatus::NoOp | ReportStatus::DryRun | ReportStatus::Paused => 0,
             ReportStatus::RolledBack | ReportStatus::Failed => 1,
@@ -997,6 +1001,9 @@ fn verify_differences(expected: &Value, live: &Value) -> Vec<plugin_host::types:
 
 /// Everything the mutating half needs.
 pub(crate) struct Execution<'a> {
+    /// The strategy crashed, timed out or returned garbage (the deployment then rolls back and
+    /// the command exits 4).
+    pub plugin_failed: bool,
     pub client: &'a Client,
     pub journal: Journal<'a>,
     pub record: DeploymentRecord,
@@ -1264,6 +1271,7 @@ pub async fn deploy(
         phases: &phases,
         actions: Vec::new(),
         mutated: false,
+        plugin_failed: false,
     };
     for message in superseded {
         reporter.event(EngineEvent::Note { message: &message });
@@ -1328,6 +1336,7 @@ pub async fn deploy(
     let (gates, deliveries) = extensions.take_records();
     report.gates = gates;
     report.notifications = deliveries;
+    report.plugin_failed = exec.plugin_failed;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     match result {
@@ -1989,6 +1998,7 @@ async fn run_strategy(
         let result = match strategy.handle.step(deployment, state.as_deref(), &outcomes) {
             Ok(result) => result,
             Err(err) => {
+                exec.plugin_failed = err.is_plugin_failure();
                 exec.phases
                     .end(reporter, "rollout", since, false, Some(super::error_chain(&err)));
                 return Err(format!(
@@ -2303,37 +2313,66 @@ pub(crate) async fn restore_snapshot(exec: &mut Execution<'_>) -> Vec<String> {
         }
     }
     if let (Some(job_id), Some(settings)) = (snapshot.job_id, snapshot.settings.clone()) {
-        match databricks::JobSettings::from_value(settings) {
-            Ok(settings) => match client.reset_job(job_id, &settings).await {
-                Ok(()) => exec.event(EventKind::Note {
-                    message: format!("rollback: restored the settings of job {job_id}"),
-                }),
-                Err(err) => problems.push(format!("cannot restore the settings of job {job_id}: {err}")),
-            },
-            Err(err) => problems.push(format!(
-                "the snapshot of job {job_id} is not valid settings: {err}"
-            )),
+        // A live job the deployment never changed (a failed canary, a green that failed its
+        // smoke run) is left alone: resetting it to the same settings would still be a write to
+        // the production job. When it cannot be read, it is restored regardless.
+        let current = client.get_job_value(job_id).await.ok();
+        if current.as_ref().and_then(|job| job.get("settings")) == Some(&settings) {
+            exec.event(EventKind::Note {
+                message: format!("rollback: job {job_id} still has its previous settings"),
+            });
+        } else {
+            match databricks::JobSettings::from_value(settings) {
+                Ok(settings) => match client.reset_job(job_id, &settings).await {
+                    Ok(()) => exec.event(EventKind::Note {
+                        message: format!("rollback: restored the settings of job {job_id}"),
+                    }),
+                    Err(err) => problems.push(format!("cannot restore the settings of job {job_id}: {err}")),
+                },
+                Err(err) => problems.push(format!(
+                    "the snapshot of job {job_id} is not valid settings: {err}"
+                )),
+            }
         }
         if exec.record.desired.acl.is_some()
             && let Some(acl) = &snapshot.acl
         {
-            match serde_json::from_value::<Vec<databricks::AccessControlRequest>>(acl.clone()) {
-                Ok(acl) if !acl.is_empty() => match client.set_job_permissions(job_id, &acl).await {
-                    Ok(_) => exec.event(EventKind::Note {
-                        message: format!("rollback: restored the permissions of job {job_id}"),
-                    }),
-                    Err(err) => {
-                        problems.push(format!("cannot restore the permissions of job {job_id}: {err}"))
-                    }
-                },
-                Ok(_) => {}
-                Err(err) => problems.push(format!("the snapshot ACL is not valid: {err}")),
+            let current = client
+                .get_job_permissions(job_id)
+                .await
+                .ok()
+                .and_then(|p| serde_json::to_value(p).ok())
+                .map(|p| sorted_acl(direct_acl(&p)));
+            if current == Some(sorted_acl(acl.clone())) {
+                exec.event(EventKind::Note {
+                    message: format!("rollback: job {job_id} still has its previous permissions"),
+                });
+            } else {
+                match serde_json::from_value::<Vec<databricks::AccessControlRequest>>(acl.clone()) {
+                    Ok(acl) if !acl.is_empty() => match client.set_job_permissions(job_id, &acl).await {
+                        Ok(_) => exec.event(EventKind::Note {
+                            message: format!("rollback: restored the permissions of job {job_id}"),
+                        }),
+                        Err(err) => {
+                            problems.push(format!("cannot restore the permissions of job {job_id}: {err}"))
+                        }
+                    },
+                    Ok(_) => {}
+                    Err(err) => problems.push(format!("the snapshot ACL is not valid: {err}")),
+                }
             }
         }
     }
     let location = exec.journal.location().clone();
     problems.extend(restore_files(client, &location, &exec.record).await);
     problems
+}
+
+/// An ACL (from [`direct_acl`]) in a canonical order, for comparing two of them.
+fn sorted_acl(acl: Value) -> Value {
+    let mut entries = acl.as_array().cloned().unwrap_or_default();
+    entries.sort_by_key(|entry| entry.to_string());
+    Value::Array(entries)
 }
 
 /// Puts back the code a deployment's upload replaced, and the sync state before it.
@@ -2651,6 +2690,7 @@ pub async fn rollback(
         phases: &phases,
         actions: Vec::new(),
         mutated: false,
+        plugin_failed: false,
     };
     for message in superseded {
         exec.event(EventKind::Note { message });
@@ -2706,6 +2746,7 @@ pub async fn rollback(
     let (gates, deliveries) = extensions.take_records();
     report.gates = gates;
     report.notifications = deliveries;
+    report.plugin_failed = exec.plugin_failed;
     report.actions = std::mem::take(&mut exec.actions);
     report.job_id = exec.record.job_id.or(report.job_id);
     let done = result?;
