@@ -7,31 +7,33 @@ Run with `cargo xtask bench plugins` (which first runs the criterion benches of
 
 What it does:
 
-1. Starts two `brickship workspace serve --addr 127.0.0.1:0` (release binary, state in memory,
+1. Starts four `brickship workspace serve --addr 127.0.0.1:0` (release binary, state in memory,
    **rate limits off**: back-to-back deploys would otherwise be throttled on the journal
-   writes and wait a second, which is not what this measures), one per variant, so the two
+   writes and wait a second, which is not what this measures), one per variant, so the
    variants deploy the same job to `dev` without disturbing each other. Copies
-   `examples/customer-360` twice:
+   `examples/customer-360` once per variant:
    * **plain**: the example as it is (the `direct` strategy is a plugin too; no gates, no
      notifiers);
-   * **plugins**: the same plus three built-in gates in monitor mode at pre-deploy and
-     post-deploy (`required-tags`, `naming`, `prod-safety`: 6 gate calls per deploy) and a
-     `webhook` notifier posting every event to a loopback HTTP receiver this script runs, allowed
-     by `notifications.allowed_hosts` (see docs/project-format.md, "Plugins").
+   * **gates**: plus three built-in gates in monitor mode at pre-deploy and post-deploy
+     (`required-tags`, `naming`, `prod-safety`: 6 gate calls per deploy);
+   * **webhook**: plus a `webhook` notifier posting every event to a loopback HTTP receiver this
+     script runs, allowed by `notifications.allowed_hosts` (see docs/project-format.md,
+     "Plugins");
+   * **plugins**: both.
 2. Warm: each variant deploys `--warmup` times first, so the plugin cache
    (`BRICKSHIP_CACHE_DIR=target/bench/plugin-cache`) holds every component and the binary and
    the example's files are in the page cache.
 3. **changed**: every deploy gets a new `checkpoint_root` through `--config-file`, so the job is
    reset each time (`brickship deploy customer-360-pipeline -e dev --strategy direct --no-run
-   --output json`); **unchanged**: the same config file again (status `no-op`). The variants
-   alternate (plain first on even iterations). Each deploy is a process timed from spawn to exit
+   --output json`); **unchanged**: the same config file again (status `no-op`). Each iteration
+   runs every variant once, in reversed order on odd iterations. Each deploy is a process timed from spawn to exit
    (`os.wait4`, which also gives the peak RSS).
 4. From each deploy's report (`deployments/reports/<id>.json`) and journal record: the gate
    verdicts (with the host's own `duration_ms` per gate call, whole milliseconds), the
    notifications delivered, the API calls, and the number of strategy step calls (the record's
    `step` events).
 5. Prints Markdown for BENCHMARKS.md: wall time per variant, the overhead as the median of the
-   paired differences (plugins − plain, iteration by iteration), and a bottom-up estimate from
+   paired differences (variant − plain, iteration by iteration), and a bottom-up estimate from
    the criterion medians in `target/criterion` (`deploy-shaped` group of the `plugins` bench):
    what the strategy costs inside every deploy (start-up + its step calls), and what the gates
    and the notifier's rendering cost, to compare with the measured difference. Every sample goes
@@ -57,24 +59,26 @@ from deploy_vs_sdk import (  # noqa: E402  (the shared helpers of the issue-3 be
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = "customer-360-pipeline"
 ENVIRONMENT = "dev"
-VARIANTS = ("plain", "plugins")
 
 # The three gates and the notifier; `plugins.rs` (`deploy-shaped`) uses the same configs.
-PLUGINS_YAML = """
+GATES_YAML = """
 # added by benches/plugin_overhead.py
 gates:
   tags:
     plugin: required-tags
     mode: monitor
     points: [pre-deploy, post-deploy]
-    config: {{tags: [owner, pipeline, environment]}}
+    config: {tags: [owner, pipeline, environment]}
   naming:
     mode: monitor
     points: [pre-deploy, post-deploy]
-    config: {{patterns: {{"*": "[a-z0-9-]+-(dev|staging|prod)"}}}}
+    config: {patterns: {"*": "[a-z0-9-]+-(dev|staging|prod)"}}
   prod-safety:
     mode: monitor
     points: [pre-deploy, post-deploy]
+"""
+NOTIFIER_YAML = """
+# added by benches/plugin_overhead.py
 notifiers:
   hook:
     plugin: webhook
@@ -82,6 +86,8 @@ notifiers:
 notifications:
   allowed_hosts: ["127.0.0.1:{port}"]
 """
+# Variant name -> (gates, notifier). `plugins` has both; `gates` and `webhook` split the cost.
+VARIANTS = {"plain": (False, False), "gates": (True, False), "webhook": (False, True), "plugins": (True, True)}
 
 # Criterion benchmark ids (group/function) this script reads for the bottom-up estimate.
 CRITERION = {
@@ -246,9 +252,12 @@ def run(args):
                 project = tmp / name / "customer-360"
                 shutil.copytree(ROOT / "examples/customer-360", project,
                                 ignore=shutil.ignore_patterns(".brickship", "deployments", "monitoring"))
-                if name == "plugins":
-                    with open(project / "brickship.yaml", "a", encoding="utf-8") as config:
-                        config.write(PLUGINS_YAML.format(port=receiver.port))
+                gates, notifier = VARIANTS[name]
+                with open(project / "brickship.yaml", "a", encoding="utf-8") as config:
+                    if gates:
+                        config.write(GATES_YAML)
+                    if notifier:
+                        config.write(NOTIFIER_YAML.format(port=receiver.port))
                 scratch = tmp / name / "scratch"
                 scratch.mkdir()
                 workspace = Workspace(args.brickship, None)
@@ -276,7 +285,7 @@ def measure_all(args, variants):
         samples = {name: [] for name in variants}
         for i in range(args.iterations):
             progress(f"{scenario}: {i + 1}/{args.iterations}")
-            order = list(VARIANTS) if i % 2 == 0 else list(reversed(VARIANTS))
+            order = list(VARIANTS) if i % 2 == 0 else list(reversed(list(VARIANTS)))
             for name in order:
                 samples[name].append(variants[name].deploy(config_for(name, i), expect))
         return samples
@@ -329,15 +338,18 @@ def report(args, info, results):
                 f"({statistics.median(s['delivery_ms'] for s in samples):.0f} ms) | "
                 f"{'/'.join(sorted({str(s['step_calls']) for s in samples}))} |")
     say("")
+    what = {"gates": "the 3 gates", "webhook": "the webhook notifier", "plugins": "gates + notifier"}
     for scenario in ("changed", "unchanged"):
-        plain, plugins = results[scenario]["plain"], results[scenario]["plugins"]
-        diffs = [b["wall_s"] - a["wall_s"] for a, b in zip(plain, plugins)]
-        engine = [b["engine_ms"] - a["engine_ms"] for a, b in zip(plain, plugins)]
+        plain = results[scenario]["plain"]
         base = statistics.median(s["wall_s"] for s in plain)
-        say(f"- {scenario}: gates + notifier add **{ms(statistics.median(diffs))}** per deploy (median of "
-            f"{len(diffs)} paired differences, quartiles {quartiles(diffs)}; "
-            f"{statistics.median(diffs) / base * 100:.0f}% of the plain deploy's {ms(base)}); "
-            f"inside the engine (report `duration_ms`): {statistics.median(engine):.0f} ms")
+        for name in ("gates", "webhook", "plugins"):
+            other = results[scenario][name]
+            diffs = [b["wall_s"] - a["wall_s"] for a, b in zip(plain, other)]
+            engine = [b["engine_ms"] - a["engine_ms"] for a, b in zip(plain, other)]
+            say(f"- {scenario}: {what[name]} add **{ms(statistics.median(diffs))}** per deploy (median of "
+                f"{len(diffs)} paired differences with plain, quartiles {quartiles(diffs)}; "
+                f"{statistics.median(diffs) / base * 100:.0f}% of the plain deploy's {ms(base)}); "
+                f"inside the engine (report `duration_ms`): {statistics.median(engine):.0f} ms")
     say("")
     say("Where the changed deploys' time goes (medians, from the reports' phases, whole milliseconds):")
     say("")
