@@ -301,7 +301,7 @@ def measure_all(args, variants):
 # --- output --------------------------------------------------------------------------------------
 
 def ms(seconds):
-    return f"{seconds * 1000:.1f} ms"
+    return f"{seconds * 1000:.2f} ms" if seconds < 0.001 else f"{seconds * 1000:.1f} ms"
 
 
 def spread(values):
