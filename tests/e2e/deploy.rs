@@ -377,3 +377,46 @@ async fn json_output_streams_events_and_ends_with_the_result() {
         done.stdout
     );
 }
+
+#[tokio::test]
+async fn rollback_follows_the_versions_in_force() {
+    let workspace = ServedWorkspace::start(1000.0);
+    let project = Project::example();
+    let file = "pipelines/customer-360-pipeline/job.yaml";
+    let timeout = |settings: Value| settings["timeout_seconds"].as_i64().unwrap();
+    let deploy = || {
+        project
+            .brickship(&workspace)
+            .args(["deploy", PIPELINE, "-e", "dev"])
+            .run()
+            .expect_code(0)
+            .code
+    };
+    let rollback = || {
+        project
+            .brickship(&workspace)
+            .args(["rollback", PIPELINE, "-e", "dev"])
+            .run()
+            .expect_code(0)
+            .code
+    };
+    deploy(); // v0: 14400
+    let job_id = only_job(&workspace, DEV_JOB).await;
+    project.edit(file, "timeout_seconds: 14400", "timeout_seconds: 7201");
+    deploy(); // v1
+    rollback(); // back to v0
+    assert_eq!(timeout(workspace.job_settings(job_id).await), 14400);
+    project.edit(file, "timeout_seconds: 7201", "timeout_seconds: 7202");
+    deploy(); // v2
+    rollback(); // the version in force before v2 is v0, not the undone v1
+    assert_eq!(timeout(workspace.job_settings(job_id).await), 14400);
+
+    project.edit(file, "timeout_seconds: 7202", "timeout_seconds: 7203");
+    deploy(); // v3 (over v0)
+    project.edit(file, "timeout_seconds: 7203", "timeout_seconds: 7204");
+    deploy(); // v4
+    rollback(); // v3
+    assert_eq!(timeout(workspace.job_settings(job_id).await), 7203);
+    rollback(); // twice: v0
+    assert_eq!(timeout(workspace.job_settings(job_id).await), 14400);
+}

@@ -199,7 +199,7 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub target: PipelineArgs,
 
-    /// Treat warnings (such as unknown fields) as errors.
+    /// Treat unknown fields (a warning with a did-you-mean otherwise) as errors.
     #[arg(long)]
     pub strict: bool,
 
@@ -239,7 +239,7 @@ pub struct DeployArgs {
     #[arg(long, overrides_with = "validate")]
     pub no_validate: bool,
 
-    /// Treat validation warnings as errors.
+    /// Treat unknown fields (a warning with a did-you-mean otherwise) as errors.
     #[arg(long)]
     pub strict: bool,
 

@@ -528,7 +528,7 @@ pub async fn control(
         extensions: &extensions,
     };
     let result = execute(&mut exec, &strategy, drive, guard).await;
-    let (gates, deliveries) = extensions.take_records();
+    let (gates, deliveries) = extensions.finish().await;
     report.gates = gates;
     report.notifications = deliveries;
     let result = result?;

@@ -2,7 +2,8 @@
 //! the `budget` gate reads. Loaded (and their configurations validated) before anything touches
 //! the workspace; every gate report and notification delivery is kept for the report.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use plugin_host::types::{
     CostEstimate, Deployment, Event, EventKind, Finding, GatePoint, RunSummary, Verdict,
@@ -19,14 +20,27 @@ use crate::diagnostics::Diagnostics;
 use crate::project::{EnvLookup, RenderedPipeline};
 
 /// Gates, notifiers and the cost estimate of one deployment.
+///
+/// Notifications are delivered in order by one background task, so a slow or unreachable
+/// receiver never holds up the deployment (or its lock); [`Extensions::finish`] waits for the
+/// deliveries at the end of the command, within [`DELIVERY_GRACE`].
 pub struct Extensions {
     gates: Option<Gates>,
-    notifiers: Option<Notifiers>,
+    notifiers: Option<Arc<Notifiers>>,
     cost: Option<CostEstimate>,
     secrets: Secrets,
     reports: Mutex<Vec<Value>>,
-    deliveries: Mutex<Vec<DeliveryRecord>>,
+    queue: Mutex<Option<Queue>>,
 }
+
+/// The background delivery task and the way to it.
+struct Queue {
+    events: tokio::sync::mpsc::UnboundedSender<Event>,
+    worker: tokio::task::JoinHandle<Vec<DeliveryRecord>>,
+}
+
+/// How long the end of a command waits for notifications still being delivered.
+pub const DELIVERY_GRACE: Duration = Duration::from_secs(30);
 
 impl Extensions {
     /// Reads the `gates`, `notifiers`, `notifications` and `cost` sections for `pipeline`'s
@@ -45,7 +59,7 @@ impl Extensions {
         } else {
             None
         };
-        let notifiers = Some(Notifiers::load(runtime, &settings)?);
+        let notifiers = Some(Arc::new(Notifiers::load(runtime, &settings)?));
         let cost = cost::estimate(
             &pipeline.settings,
             &CostOptions::for_pipeline(pipeline, &settings),
@@ -56,7 +70,7 @@ impl Extensions {
             cost,
             secrets: settings.secrets.clone(),
             reports: Mutex::new(Vec::new()),
-            deliveries: Mutex::new(Vec::new()),
+            queue: Mutex::new(None),
         };
         Ok((extensions, warnings))
     }
@@ -69,7 +83,7 @@ impl Extensions {
             cost: None,
             secrets: Secrets::new(Vec::<String>::new()),
             reports: Mutex::new(Vec::new()),
-            deliveries: Mutex::new(Vec::new()),
+            queue: Mutex::new(None),
         }
     }
 
@@ -109,7 +123,8 @@ impl Extensions {
         Some(report)
     }
 
-    /// Tells every subscribed notifier; deliveries are recorded, never fatal.
+    /// Queues `event` for every subscribed notifier; deliveries happen in the background, in
+    /// order, and are recorded, never fatal.
     #[allow(clippy::too_many_arguments)]
     pub async fn notify(
         &self,
@@ -136,24 +151,50 @@ impl Extensions {
             url,
             at_ms: super::now_ms() as u64,
         };
-        let records = notifiers.notify(&event).await;
-        self.deliveries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(records);
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let queue = queue.get_or_insert_with(|| {
+            let (events, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
+            let notifiers = notifiers.clone();
+            let worker = tokio::spawn(async move {
+                let mut records = Vec::new();
+                while let Some(event) = receiver.recv().await {
+                    records.extend(notifiers.notify(&event).await);
+                }
+                records
+            });
+            Queue { events, worker }
+        });
+        let _ = queue.events.send(event);
     }
 
-    /// The gate reports and deliveries so far, for the report.
-    pub fn take_records(&self) -> (Vec<Value>, Vec<Value>) {
+    /// Waits (at most [`DELIVERY_GRACE`]) for the notifications still being delivered, then
+    /// returns the gate reports and deliveries, for the report.
+    pub async fn finish(&self) -> (Vec<Value>, Vec<Value>) {
         let reports = std::mem::take(&mut *self.reports.lock().unwrap_or_else(|p| p.into_inner()));
-        let deliveries = std::mem::take(&mut *self.deliveries.lock().unwrap_or_else(|p| p.into_inner()));
-        (
-            reports,
-            deliveries
-                .into_iter()
-                .filter_map(|d| serde_json::to_value(d).ok())
-                .collect(),
-        )
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut deliveries = Vec::new();
+        if let Some(Queue { events, worker }) = queue {
+            drop(events);
+            match tokio::time::timeout(DELIVERY_GRACE, worker).await {
+                Ok(Ok(records)) => {
+                    deliveries = records
+                        .into_iter()
+                        .filter_map(|d| serde_json::to_value(d).ok())
+                        .collect()
+                }
+                Ok(Err(err)) => tracing::warn!("the notification task failed: {err}"),
+                Err(_) => {
+                    tracing::warn!(
+                        "notifications still undelivered after {DELIVERY_GRACE:?}; giving up on them"
+                    );
+                    deliveries.push(serde_json::json!({
+                        "outcome": "abandoned",
+                        "error": format!("still being delivered after {} s when the command ended", DELIVERY_GRACE.as_secs()),
+                    }));
+                }
+            }
+        }
+        (reports, deliveries)
     }
 }
 

@@ -1140,7 +1140,7 @@ pub async fn deploy(
                         None,
                     )
                     .await;
-                let (gates, deliveries) = extensions.take_records();
+                let (gates, deliveries) = extensions.finish().await;
                 report.gates = gates;
                 report.notifications = deliveries;
                 report.status = ReportStatus::Failed;
@@ -1333,7 +1333,7 @@ pub async fn deploy(
         extensions: &extensions,
     };
     let result = execute(&mut exec, &strategy, drive, guard).await;
-    let (gates, deliveries) = extensions.take_records();
+    let (gates, deliveries) = extensions.finish().await;
     report.gates = gates;
     report.notifications = deliveries;
     report.plugin_failed = exec.plugin_failed;
@@ -2743,7 +2743,7 @@ pub async fn rollback(
         extensions: &extensions,
     };
     let result = execute(&mut exec, &strategy, drive, guard).await;
-    let (gates, deliveries) = extensions.take_records();
+    let (gates, deliveries) = extensions.finish().await;
     report.gates = gates;
     report.notifications = deliveries;
     report.plugin_failed = exec.plugin_failed;
@@ -2929,41 +2929,28 @@ async fn pick_rollback_target(
             record.snapshot.acl.clone(),
         ));
     }
-    let Some(current) = succeeded.last() else {
+    let lineage = lineage(index);
+    let Some((current_id, current_position)) = lineage.last().cloned() else {
         return Err(missing(
             "nothing to roll back: this pipeline has no successful deployment in this environment".into(),
         ));
     };
-    // The configuration in force is that of the deployment the current one restores, if it is a rollback.
-    let current_id = current
-        .restores
-        .clone()
-        .unwrap_or_else(|| current.deployment_id.clone());
-    let current_position = index
-        .deployments
-        .iter()
-        .position(|e| e.deployment_id == current_id)
-        .unwrap_or(index.deployments.len());
-    let previous = index.deployments[..current_position]
-        .iter()
-        .rev()
-        .find(|e| e.status == Status::Succeeded && e.kind == DeploymentKind::Deploy);
-    match previous {
-        Some(entry) => {
-            let record = journal.record(&entry.deployment_id).await?.ok_or_else(|| {
-                missing(format!(
-                    "the record of deployment `{}` is missing",
-                    entry.deployment_id
-                ))
-            })?;
-            let mut target = RollbackTarget::new(
-                entry.deployment_id.clone(),
-                record.desired.settings,
-                record.desired.acl,
-            );
-            target.undo = succeeded_after(index, position(&entry.deployment_id));
+    match lineage.len().checked_sub(2).map(|i| lineage[i].clone()) {
+        // The version in force before the current one; undo what came after it became current.
+        Some((previous_id, previous_position)) => {
+            let record = journal
+                .record(&previous_id)
+                .await?
+                .ok_or_else(|| missing(format!("the record of deployment `{previous_id}` is missing")))?;
+            let label = index
+                .find(&previous_id)
+                .and_then(|e| e.restores.clone())
+                .unwrap_or_else(|| previous_id.clone());
+            let mut target = RollbackTarget::new(label, record.desired.settings, record.desired.acl);
+            target.undo = succeeded_after(index, Some(previous_position));
             Ok(target)
         }
+        // Only one version: restore what the first deployment found.
         None => {
             let record = journal
                 .record(&current_id)
@@ -2977,11 +2964,10 @@ async fn pick_rollback_target(
                         record.snapshot.acl,
                     );
                     // Undo the current deployment itself and everything after it.
-                    target.undo = index.deployments[current_position.min(index.deployments.len())..]
-                        .iter()
-                        .filter(|e| e.status == Status::Succeeded)
-                        .map(|e| e.deployment_id.clone())
-                        .collect();
+                    target.undo = succeeded_after(index, current_position.checked_sub(1));
+                    if current_position == 0 {
+                        target.undo = succeeded_after(index, None);
+                    }
                     Ok(target)
                 }
                 None => Err(missing(format!(
@@ -2990,4 +2976,32 @@ async fn pick_rollback_target(
             }
         }
     }
+}
+
+/// The versions in force, oldest first: `(deployment whose record holds the settings, index
+/// position where it became the version in force)`. A deploy pushes a version; a rollback to an
+/// earlier version pops back to it (it is in force again from the rollback's position), so
+/// rolling back twice goes back two versions, and a version a rollback undid is never restored
+/// by accident.
+fn lineage(index: &Index) -> Vec<(String, usize)> {
+    let mut stack: Vec<(String, usize)> = Vec::new();
+    for (position, entry) in index.deployments.iter().enumerate() {
+        if entry.status != Status::Succeeded {
+            continue;
+        }
+        match (entry.kind, entry.restores.as_deref()) {
+            (DeploymentKind::Rollback, Some(restored)) if stack.iter().any(|(id, _)| id == restored) => {
+                while stack.last().is_some_and(|(id, _)| id != restored) {
+                    stack.pop();
+                }
+                if let Some(top) = stack.last_mut() {
+                    top.1 = position;
+                }
+            }
+            // A deploy, or a rollback to a version no longer in the lineage (a snapshot): its own
+            // record holds the settings it applied.
+            _ => stack.push((entry.deployment_id.clone(), position)),
+        }
+    }
+    stack
 }

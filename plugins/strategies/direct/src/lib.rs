@@ -208,7 +208,14 @@ fn apply(d: &Deployment, create: bool) -> StepResult {
             "resetting the live job",
         )
     };
-    if let Some(acl) = &d.acl {
+    // Permissions are set on a new job, and on the live job only when the plan says they differ
+    // (the host lists permission changes under `/access_control_list`).
+    let acl_changed = create
+        || d.plan
+            .changes
+            .iter()
+            .any(|c| c.path.starts_with("/access_control_list"));
+    if let Some(acl) = d.acl.as_ref().filter(|_| acl_changed) {
         actions.push(Action::new(
             "set-permissions",
             ActionKind::SetPermissions(SetPermissions {
@@ -244,18 +251,43 @@ mod tests {
     use super::*;
     use brickship_plugin_sdk::Strategy;
     use brickship_plugin_sdk::testing::{self, CUSTOMER_360_ACL};
-    use brickship_plugin_sdk::types::{ActionFailure, Plan, RunResult, TimedOut};
+    use brickship_plugin_sdk::types::{ActionFailure, Change, ChangeOp, Plan, RunResult, TimedOut};
 
+    /// A live job whose settings and permissions both change.
     fn live(config: &str) -> Deployment {
         let mut d = testing::customer_360_prod();
         d.live = Some(d.desired.clone());
         d.live_job_id = Some(42);
         d.plan = Plan {
             action: PlanAction::Update,
-            changes: vec![],
+            changes: vec![
+                Change {
+                    path: "tasks[ingest-bronze].timeout_seconds".into(),
+                    op: ChangeOp::Replace,
+                    before: Some("3600".into()),
+                    after: Some("7200".into()),
+                },
+                Change {
+                    path: "/access_control_list".into(),
+                    op: ChangeOp::Replace,
+                    before: None,
+                    after: Some(r#"{"op":"grant"}"#.into()),
+                },
+            ],
         };
         d.config = config.to_owned();
         d
+    }
+
+    #[test]
+    fn unchanged_permissions_are_not_set_again() {
+        let mut d = live("{}");
+        d.plan
+            .changes
+            .retain(|c| !c.path.starts_with("/access_control_list"));
+        let r = Direct::step(d.clone(), None, vec![]).unwrap();
+        let r = Direct::step(d, Some(r.state), vec![done("wait-active-runs")]).unwrap();
+        assert_eq!(ids(&r), ["reset-job"]);
     }
 
     fn done(id: &str) -> Outcome {
