@@ -1176,3 +1176,50 @@ async fn a_canary_under_20_percent_injected_faults_still_promotes() {
     assert_eq!(entries[0]["status"], "succeeded");
     assert!(status_text(&project, &workspace, "staging").contains("lock:         free"));
 }
+
+#[tokio::test]
+#[ignore = "bug: a deploy that supersedes a blue-green deploy killed mid-swap (`--force-lock`) \
+            snapshots the half-swapped jobs (blue paused or renamed `-blue`, or green already live) \
+            and deletes the interrupted deployment's green even when it holds the name; when the \
+            new deploy then fails, its rollback restores that snapshot and no job is named \
+            `customer-360-pipeline-prod` any more (or it is paused). `brickship abort <id>` of the \
+            interrupted deployment first restores correctly"]
+async fn a_deploy_superseding_an_interrupted_swap_and_failing_leaves_the_job_live() {
+    let workspace = ServedWorkspace::start(10_000.0);
+    let (project, _, _) = prod_deployed(&workspace).await;
+    let state = workspace.kill();
+    let scenario = Interrupted {
+        state: state.path(),
+        project: &project,
+        environment: "prod",
+        deploy: &["--approve"],
+    };
+    for n in 1.. {
+        let workspace = scenario.start();
+        if scenario.deploy(&workspace, Some(n)).code == Some(0) {
+            break;
+        }
+        // The next deploy breaks the stale lock, as the lock error suggests, and its green fails.
+        script(
+            &workspace,
+            json!({"job_name": "*-green", "task_key": "aggregate-gold", "outcomes": ["FAILED"]}),
+        )
+        .await;
+        let next = project
+            .brickship(&workspace)
+            .args(["deploy", PIPELINE, "-e", "prod", "--approve", "--force-lock"])
+            .run();
+        assert_ne!(next.code, None, "n={n}");
+        let jobs = all_jobs(&workspace).await;
+        let live: Vec<&(i64, String, String)> = jobs.iter().filter(|(_, name, _)| name == PROD_JOB).collect();
+        assert_eq!(
+            live.len(),
+            1,
+            "n={n}: one job must hold the name after a rollback: {jobs:?}"
+        );
+        assert_eq!(
+            live[0].2, "UNPAUSED",
+            "n={n}: the live job must be scheduled after a rollback: {jobs:?}"
+        );
+    }
+}

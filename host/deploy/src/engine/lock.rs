@@ -105,8 +105,8 @@ pub enum LockError {
     )]
     Held { path: String, info: LockInfo },
     #[error(
-        "`{path}` holds a stale lock: {} ({reason}); that deployment was interrupted — run `brickship status` to see it, then pass `--force-lock` to break the lock",
-        info.describe()
+        "`{path}` holds a stale lock: {} ({reason}); that deployment was interrupted — `brickship resume {id}` finishes it, `brickship abort {id}` undoes it, `--force-lock` breaks the lock and supersedes it",
+        info.describe(), id = info.deployment_id
     )]
     Stale {
         path: String,
