@@ -1223,3 +1223,87 @@ async fn a_deploy_superseding_an_interrupted_swap_and_failing_leaves_the_job_liv
         );
     }
 }
+
+impl Interrupted<'_> {
+    /// Kills the deploy after each journal write in turn and aborts it: the live job `job_id`
+    /// must be back as it was (`before`), alone, scheduled, and the lock free. Returns the number
+    /// of boundaries that left something to undo.
+    async fn aborted_at_every_boundary(&self, job_id: i64, name: &str, before: &Value) -> u32 {
+        let mut undone = 0;
+        for n in 1.. {
+            let workspace = self.start();
+            if self.deploy(&workspace, Some(n)).code == Some(0) {
+                break;
+            }
+            let entries = history(self.project, &workspace, self.environment);
+            let id = entries[0]["deployment_id"]
+                .as_str()
+                .expect("deployment id")
+                .to_owned();
+            let aborted = self.project.brickship(&workspace).args(["abort", &id]).run();
+            if aborted.code == Some(2) && aborted.stderr.contains("already finished") {
+                continue; // killed after recording its success: nothing to undo
+            }
+            if aborted.code == Some(2) && aborted.stderr.contains("before it changed anything") {
+                assert_eq!(job_names(&workspace).await, [name], "n={n}");
+                continue;
+            }
+            aborted.expect_code(1);
+            undone += 1;
+            // The live job is back exactly as it was; nothing the deployment made is left.
+            let jobs = all_jobs(&workspace).await;
+            assert_eq!(jobs, [(job_id, name.to_owned(), "UNPAUSED".to_owned())], "n={n}");
+            assert_eq!(
+                comparable(&workspace.job_settings(job_id).await),
+                comparable(before),
+                "n={n}"
+            );
+            let entries = history(self.project, &workspace, self.environment);
+            assert_eq!(entries[0]["status"], "rolled-back", "n={n}");
+            let status = status_text(self.project, &workspace, self.environment);
+            assert!(status.contains("lock:         free"), "n={n}: {status}");
+        }
+        undone
+    }
+}
+
+#[tokio::test]
+async fn a_blue_green_deploy_killed_at_every_journal_boundary_is_undone_by_abort() {
+    let workspace = ServedWorkspace::start(10_000.0);
+    let (project, blue_id, before) = prod_deployed(&workspace).await;
+    let state = workspace.kill();
+    let scenario = Interrupted {
+        state: state.path(),
+        project: &project,
+        environment: "prod",
+        deploy: &["--approve"],
+    };
+    let undone = scenario
+        .aborted_at_every_boundary(blue_id, PROD_JOB, &before)
+        .await;
+    assert!(
+        undone >= 15,
+        "most boundaries leave something to undo, saw {undone}"
+    );
+}
+
+#[tokio::test]
+async fn a_canary_killed_at_every_journal_boundary_is_undone_by_abort() {
+    let workspace = ServedWorkspace::start(10_000.0);
+    let (project, live_id, before) = staging_with_history(&workspace, 3).await;
+    append_config(&project, "strategies:\n  canary:\n    steps: [50, 100]\n");
+    let state = workspace.kill();
+    let scenario = Interrupted {
+        state: state.path(),
+        project: &project,
+        environment: "staging",
+        deploy: &["--strategy", "canary"],
+    };
+    let undone = scenario
+        .aborted_at_every_boundary(live_id, STAGING_JOB, &before)
+        .await;
+    assert!(
+        undone >= 20,
+        "most boundaries leave something to undo, saw {undone}"
+    );
+}
