@@ -1052,11 +1052,11 @@ pub async fn deploy(
 
     let since = phases.begin(reporter, "plan", None);
     let journal = Journal::new(client, prepared.location.clone());
-    let live = read_live(client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
+    let mut live = read_live(client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
     if let Some(note) = &live.note {
         reporter.event(EngineEvent::Note { message: note });
     }
-    let plan = Plan::compute(
+    let mut plan = Plan::compute(
         &p.settings,
         &p.acl(),
         live.settings.as_ref(),
@@ -1069,7 +1069,7 @@ pub async fn deploy(
             path: "sync sources".into(),
             source,
         })?;
-    let (sync_state, uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
+    let (mut sync_state, mut uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
     reporter.event(EngineEvent::Plan {
         plan: &plan,
         uploads: &uploads,
@@ -1085,7 +1085,7 @@ pub async fn deploy(
         .unwrap_or_else(|| "unknown".into());
     let (git_commit, git_dirty) = git_state(&p.project.root);
     let unchanged = plan.is_empty() && uploads.is_empty();
-    let deployment = plugin_host::types::Deployment {
+    let mut deployment = plugin_host::types::Deployment {
         id: deployment_id.clone(),
         pipeline: p.pipeline.clone(),
         environment: p.environment.name.clone(),
@@ -1222,9 +1222,37 @@ pub async fn deploy(
 
     // Re-read under the lock: another deployment may have finished between plan and lock.
     let mut index = journal.index().await?;
-    // A deployment whose process died is superseded: this one converges the job.
+    // A deployment whose process died (or that was paused) is aborted first: its snapshot is
+    // restored, so this one starts from a known state, never from a half-done swap.
     let superseded =
-        supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, false).await?;
+        abort_unfinished(client, &journal, &mut index, &deployment_id, reporter, &phases).await?;
+    if !superseded.is_empty() {
+        // The workspace changed under the lock: look again before planning the change.
+        live = read_live(client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
+        index = live.index.clone();
+        plan = Plan::compute(
+            &p.settings,
+            &p.acl(),
+            live.settings.as_ref(),
+            live.permissions.as_ref(),
+            &normalize_options(),
+        );
+        (sync_state, uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
+        deployment.live = live.settings.clone();
+        deployment.live_job_id = live.job_id;
+        deployment.plan = plugin_plan(&plan);
+        deployment.config = with_previous(&journal, &live.index, &strategy).await?;
+        reporter.event(EngineEvent::Plan {
+            plan: &plan,
+            uploads: &uploads,
+        });
+        report.plan = plan.to_json();
+        report.uploads = uploads
+            .iter()
+            .map(|u| json!({"local": u.entry.relative, "remote": u.entry.remote}))
+            .collect();
+        report.job_id = live.job_id;
+    }
     let options = json!({
         "strategy": strategy.name,
         "strategy_config": deployment.config,
@@ -2603,7 +2631,7 @@ pub async fn rollback(
     // Deployments that never finished are superseded by this rollback, which puts back the
     // code they replaced and (below) the settings they found.
     let superseded =
-        supersede_unfinished(client, &journal, &mut index, &deployment_id, live.job_id, true).await?;
+        abort_unfinished(client, &journal, &mut index, &deployment_id, reporter, &phases).await?;
     let (git_commit, git_dirty) = git_state(&p.project.root);
     let record = DeploymentRecord::new(
         Manifest {
@@ -2756,73 +2784,73 @@ pub async fn rollback(
     finish_report(report, &phases, client, &p.project.root, None)
 }
 
-/// Marks every unfinished deployment (its process died) as interrupted, superseded by
-/// `by`. Jobs it created that do not hold the pipeline's name (`live_job_id`) are deleted, so
-/// no green or canary job is orphaned. With `restore_code`, the code it replaced is put back
-/// (a rollback); otherwise the new deployment uploads over it. Returns notes for the journal.
-async fn supersede_unfinished(
+/// Aborts every unfinished deployment (its process died, or it was paused) other than `by`,
+/// newest first: its snapshot is restored exactly as `brickship abort` would (jobs it created
+/// deleted — green, canary — the live job's settings and permissions and the code it replaced put
+/// back), and it is marked interrupted, superseded by `by`. The next deployment then starts from
+/// the state before it, never from a half-done swap, and nothing it made is orphaned. Returns
+/// notes for the journal.
+async fn abort_unfinished(
     client: &Client,
     journal: &Journal<'_>,
     index: &mut Index,
     by: &str,
-    live_job_id: Option<i64>,
-    restore_code: bool,
+    reporter: &dyn Reporter,
+    phases: &Phases,
 ) -> Result<Vec<String>, EngineError> {
     let mut notes = Vec::new();
-    let unfinished: Vec<IndexEntry> = index
+    let mut unfinished: Vec<IndexEntry> = index
         .unfinished()
         .filter(|e| e.deployment_id != by)
         .cloned()
         .collect();
+    unfinished.reverse();
     for entry in unfinished {
-        let Some(mut old) = journal.record(&entry.deployment_id).await? else {
+        let Some(record) = journal.record(&entry.deployment_id).await? else {
+            // Killed before its record was written: it changed nothing.
             let mut entry = entry.clone();
             entry.status = Status::Interrupted;
             index.upsert(entry);
             continue;
         };
-        for (label, job_id) in old.created_jobs.clone() {
-            if Some(job_id) == live_job_id {
-                continue;
-            }
-            match client.delete_job(job_id).await {
-                Ok(()) => notes.push(format!(
-                    "deleted job {job_id} (`{label}`) left by interrupted deployment `{}`",
-                    entry.deployment_id
-                )),
-                Err(err) if err.is_not_found() => {}
-                Err(source) => {
-                    return Err(EngineError::workspace(
-                        format!("delete job {job_id} left by `{}`", entry.deployment_id),
-                        source,
-                    ));
-                }
-            }
-        }
-        if restore_code && !old.replaced_files.is_empty() {
-            let problems = restore_files(client, journal.location(), &old).await;
-            notes.push(format!(
-                "restored {} file(s) interrupted deployment `{}` had replaced{}",
-                old.replaced_files.len(),
-                entry.deployment_id,
-                if problems.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (problems: {})", problems.join("; "))
-                }
-            ));
-        }
+        let mut exec = Execution {
+            plugin_failed: false,
+            client,
+            journal: Journal::new(client, journal.location().clone()),
+            record,
+            index: index.clone(),
+            reporter,
+            phases,
+            actions: Vec::new(),
+            mutated: true,
+        };
+        let problems = restore_snapshot(&mut exec).await;
+        let mut old = exec.record;
         old.status = Status::Interrupted;
         old.finished_at_ms = Some(now_ms());
+        old.pending_approval = None;
+        let outcome = if problems.is_empty() {
+            "its snapshot was restored".to_owned()
+        } else {
+            format!("restoring its snapshot met problems: {}", problems.join("; "))
+        };
         old.push(
             now_ms(),
             EventKind::Note {
-                message: format!("interrupted; superseded by `{by}`"),
+                message: format!("interrupted; superseded by `{by}`, {outcome}"),
             },
         );
         journal.write_record(&old).await?;
         index.upsert(old.entry());
-        notes.push(format!("marked deployment `{}` interrupted", entry.deployment_id));
+        if let Some(job_id) = old.snapshot.job_id {
+            index.live_job_id = Some(job_id);
+        }
+        let note = format!(
+            "aborted unfinished deployment `{}`: {outcome}",
+            entry.deployment_id
+        );
+        reporter.event(EngineEvent::Note { message: &note });
+        notes.push(note);
     }
     Ok(notes)
 }
