@@ -461,9 +461,36 @@ pub async fn plan(
     let prepared = prepare(target, env, None, reporter).await?;
     let journal = Journal::new(&prepared.client, prepared.location.clone());
     let p = &prepared.pipeline;
+    let Observed {
+        live, plan, uploads, ..
+    } = observe(&prepared, &journal).await?;
+    let rendered = render_plan(&plan, &uploads);
+    Ok(PlanView {
+        pipeline: p.pipeline.clone(),
+        environment: p.environment.name.clone(),
+        workspace: prepared.client.base_url().to_owned(),
+        job_id: live.job_id,
+        uploads: uploads.iter().map(|u| u.entry.remote.clone()).collect(),
+        plan,
+        rendered,
+    })
+}
+
+/// What the workspace holds for a pipeline, and the change that would bring it to the project.
+struct Observed {
+    live: Live,
+    plan: Plan,
+    sync_state: SyncState,
+    uploads: Vec<Upload>,
+}
+
+/// Reads the live job, its permissions (when the project manages them) and the uploaded code's
+/// hashes, and plans the change.
+async fn observe(prepared: &Prepared, journal: &Journal<'_>) -> Result<Observed, EngineError> {
+    let p = &prepared.pipeline;
     let live = read_live(
         &prepared.client,
-        &journal,
+        journal,
         p.job_name(),
         !p.access_control_list.is_empty(),
     )
@@ -481,16 +508,13 @@ pub async fn plan(
             path: "sync sources".into(),
             source,
         })?;
-    let (_, uploads) = code_sync::plan_uploads(&prepared.client, &prepared.location, &entries).await?;
-    let rendered = render_plan(&plan, &uploads);
-    Ok(PlanView {
-        pipeline: p.pipeline.clone(),
-        environment: p.environment.name.clone(),
-        workspace: prepared.client.base_url().to_owned(),
-        job_id: live.job_id,
-        uploads: uploads.iter().map(|u| u.entry.remote.clone()).collect(),
+    let (sync_state, uploads) =
+        code_sync::plan_uploads(&prepared.client, &prepared.location, &entries).await?;
+    Ok(Observed {
+        live,
         plan,
-        rendered,
+        sync_state,
+        uploads,
     })
 }
 
@@ -1052,24 +1076,15 @@ pub async fn deploy(
 
     let since = phases.begin(reporter, "plan", None);
     let journal = Journal::new(client, prepared.location.clone());
-    let mut live = read_live(client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
+    let Observed {
+        mut live,
+        mut plan,
+        mut sync_state,
+        mut uploads,
+    } = observe(&prepared, &journal).await?;
     if let Some(note) = &live.note {
         reporter.event(EngineEvent::Note { message: note });
     }
-    let mut plan = Plan::compute(
-        &p.settings,
-        &p.acl(),
-        live.settings.as_ref(),
-        live.permissions.as_ref(),
-        &normalize_options(),
-    );
-    let entries =
-        project::sync::sync_plan(&p.project.root, &p.project.sync).map_err(|source| EngineError::Io {
-            action: "read",
-            path: "sync sources".into(),
-            source,
-        })?;
-    let (mut sync_state, mut uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
     reporter.event(EngineEvent::Plan {
         plan: &plan,
         uploads: &uploads,
@@ -1228,16 +1243,13 @@ pub async fn deploy(
         abort_unfinished(client, &journal, &mut index, &deployment_id, reporter, &phases).await?;
     if !superseded.is_empty() {
         // The workspace changed under the lock: look again before planning the change.
-        live = read_live(client, &journal, p.job_name(), !p.access_control_list.is_empty()).await?;
+        Observed {
+            live,
+            plan,
+            sync_state,
+            uploads,
+        } = observe(&prepared, &journal).await?;
         index = live.index.clone();
-        plan = Plan::compute(
-            &p.settings,
-            &p.acl(),
-            live.settings.as_ref(),
-            live.permissions.as_ref(),
-            &normalize_options(),
-        );
-        (sync_state, uploads) = code_sync::plan_uploads(client, &prepared.location, &entries).await?;
         deployment.live = live.settings.clone();
         deployment.live_job_id = live.job_id;
         deployment.plan = plugin_plan(&plan);

@@ -212,3 +212,15 @@ fn step_results_round_trip_through_json_for_the_journal() {
     let back: StepResult = serde_json::from_str(&text).unwrap();
     assert_eq!(back, r);
 }
+
+#[test]
+fn update_with_unchanged_permissions_does_not_set_them_again() {
+    let s = direct();
+    let mut d = update("dev", json!({}));
+    d.plan
+        .changes
+        .retain(|c| !c.path.starts_with("/access_control_list"));
+    let r1 = s.step(&d, None, &[]).unwrap();
+    let r2 = s.step(&d, Some(&r1.state), &[done("wait-active-runs")]).unwrap();
+    assert_eq!(ids(&r2), ["reset-job"]);
+}

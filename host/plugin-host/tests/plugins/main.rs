@@ -65,7 +65,7 @@ pub fn deployment(environment: &str, config: Value) -> Deployment {
     }
 }
 
-/// The same deployment against an existing live job 4242 whose settings differ.
+/// The same deployment against an existing live job 4242 whose settings and permissions differ.
 pub fn update(environment: &str, config: Value) -> Deployment {
     let mut d = deployment(environment, config);
     let mut live = d.desired.clone();
@@ -74,12 +74,22 @@ pub fn update(environment: &str, config: Value) -> Deployment {
     d.live_job_id = Some(4242);
     d.plan = Plan {
         action: PlanAction::Update,
-        changes: vec![Change {
-            path: "/timeout_seconds".into(),
-            op: ChangeOp::Replace,
-            before: Some(json!(7200)),
-            after: Some(json!(14400)),
-        }],
+        changes: vec![
+            Change {
+                path: "/timeout_seconds".into(),
+                op: ChangeOp::Replace,
+                before: Some(json!(7200)),
+                after: Some(json!(14400)),
+            },
+            Change {
+                path: "/access_control_list".into(),
+                op: ChangeOp::Replace,
+                before: None,
+                after: Some(
+                    json!({"op": "grant", "principal": {"group": "data-analysts"}, "level": "CAN_VIEW"}),
+                ),
+            },
+        ],
     };
     d
 }
