@@ -455,17 +455,7 @@ pub async fn control(
         .get("rollback_on_failure")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-    let mut exec = Execution {
-        client,
-        journal,
-        record,
-        index,
-        reporter,
-        phases: &phases,
-        actions: Vec::new(),
-        mutated: false,
-        plugin_failed: false,
-    };
+    let mut exec = Execution::new(client, journal, record, index, reporter, &phases);
 
     let Some(start) = start else {
         // Abort: restore the snapshot without asking the strategy again.

@@ -377,6 +377,17 @@ async fn read_live(
     })
 }
 
+impl Live {
+    /// The live job as a deployment's snapshot: what a rollback restores.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            job_id: self.job_id,
+            settings: self.settings.clone(),
+            acl: self.permissions.as_ref().map(direct_acl),
+        }
+    }
+}
+
 fn normalize_options() -> NormalizeOptions {
     NormalizeOptions::ignoring_tags(MANAGED_TAGS)
 }
@@ -1038,7 +1049,29 @@ pub(crate) struct Execution<'a> {
     pub mutated: bool,
 }
 
-impl Execution<'_> {
+impl<'a> Execution<'a> {
+    /// A deployment about to be driven (nothing changed yet by this process).
+    pub fn new(
+        client: &'a Client,
+        journal: Journal<'a>,
+        record: DeploymentRecord,
+        index: Index,
+        reporter: &'a dyn Reporter,
+        phases: &'a Phases,
+    ) -> Self {
+        Self {
+            plugin_failed: false,
+            client,
+            journal,
+            record,
+            index,
+            reporter,
+            phases,
+            actions: Vec::new(),
+            mutated: false,
+        }
+    }
+
     pub fn event(&mut self, kind: EventKind) {
         self.record.push(now_ms(), kind);
     }
@@ -1292,27 +1325,13 @@ pub async fn deploy(
             restores: None,
             options: options.clone(),
         },
-        Snapshot {
-            job_id: live.job_id,
-            settings: live.settings.clone(),
-            acl: live.permissions.as_ref().map(direct_acl),
-        },
+        live.snapshot(),
         Desired {
             settings: p.settings.clone(),
             acl: (!p.access_control_list.is_empty()).then(|| Value::Array(p.access_control_list.clone())),
         },
     );
-    let mut exec = Execution {
-        client,
-        journal,
-        record,
-        index,
-        reporter,
-        phases: &phases,
-        actions: Vec::new(),
-        mutated: false,
-        plugin_failed: false,
-    };
+    let mut exec = Execution::new(client, journal, record, index, reporter, &phases);
     for message in superseded {
         reporter.event(EngineEvent::Note { message: &message });
         exec.event(EventKind::Note { message });
@@ -2669,11 +2688,7 @@ pub async fn rollback(
             restores: Some(restores.clone()),
             options: json!({}),
         },
-        Snapshot {
-            job_id: live.job_id,
-            settings: live.settings.clone(),
-            acl: live.permissions.as_ref().map(direct_acl),
-        },
+        live.snapshot(),
         Desired {
             settings: desired_settings.clone(),
             acl: desired_acl.clone(),
@@ -2721,17 +2736,7 @@ pub async fn rollback(
         config: strategy.config.clone(),
         now_ms: now_ms() as u64,
     };
-    let mut exec = Execution {
-        client,
-        journal,
-        record,
-        index,
-        reporter,
-        phases: &phases,
-        actions: Vec::new(),
-        mutated: false,
-        plugin_failed: false,
-    };
+    let mut exec = Execution::new(client, journal, record, index, reporter, &phases);
     for message in superseded {
         exec.event(EventKind::Note { message });
     }
@@ -2825,17 +2830,15 @@ async fn abort_unfinished(
             index.upsert(entry);
             continue;
         };
-        let mut exec = Execution {
-            plugin_failed: false,
+        let mut exec = Execution::new(
             client,
-            journal: Journal::new(client, journal.location().clone()),
+            Journal::new(client, journal.location().clone()),
             record,
-            index: index.clone(),
+            index.clone(),
             reporter,
             phases,
-            actions: Vec::new(),
-            mutated: true,
-        };
+        );
+        exec.mutated = true;
         let problems = restore_snapshot(&mut exec).await;
         let mut old = exec.record;
         old.status = Status::Interrupted;
