@@ -18,8 +18,9 @@ pub fn repo_root() -> PathBuf {
 
 /// The `brickship` binary built with this test (`target/<profile>/brickship`).
 ///
-/// Cargo builds every workspace binary before running the workspace's tests; when the tests crate
-/// is run alone (`cargo test -p tests`), build the binary first (`cargo build -p brickship`).
+/// Cargo builds a binary only for its own package's tests, so `cargo xtask test` builds it before
+/// running the tests; when running them directly (`cargo nextest run -p tests`), build the binary
+/// first (`cargo build -p brickship`), or the tests would drive a stale one.
 pub fn brickship_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/brickship
@@ -142,7 +143,14 @@ impl ServedWorkspace {
 
     /// Requests served so far (the workspace's request log).
     pub async fn requests(&self) -> Vec<Value> {
-        let log = self.control(reqwest::Method::GET, "/_local/requests", None).await;
+        self.request_log("").await
+    }
+
+    /// The request log's entries for `query` (e.g. `?since=4&mutating=true`).
+    async fn request_log(&self, query: &str) -> Vec<Value> {
+        let log = self
+            .control(reqwest::Method::GET, &format!("/_local/requests{query}"), None)
+            .await;
         log.get("requests")
             .and_then(Value::as_array)
             .cloned()
@@ -401,32 +409,12 @@ impl ServedWorkspace {
 
     /// Requests served after `seq` that change state.
     pub async fn mutating_since(&self, seq: u64) -> Vec<Value> {
-        let log = self
-            .control(
-                reqwest::Method::GET,
-                &format!("/_local/requests?since={seq}&mutating=true"),
-                None,
-            )
-            .await;
-        log.get("requests")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+        self.request_log(&format!("?since={seq}&mutating=true")).await
     }
 
     /// All requests served after `seq`.
     pub async fn requests_since(&self, seq: u64) -> Vec<Value> {
-        let log = self
-            .control(
-                reqwest::Method::GET,
-                &format!("/_local/requests?since={seq}"),
-                None,
-            )
-            .await;
-        log.get("requests")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+        self.request_log(&format!("?since={seq}")).await
     }
 }
 
