@@ -139,6 +139,12 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|out| out.status.success());
+    // The end-to-end tests drive the real `brickship` binary, which cargo builds only for the
+    // brickship package's own tests: build it (fresh) in the profile the tests run in.
+    run(Command::new("cargo")
+        .args(["build", "--quiet", "-p", "brickship"])
+        .args(cargo_profile(extra, nextest))
+        .current_dir(root))?;
     let mut cmd = Command::new("cargo");
     if nextest {
         cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
@@ -157,6 +163,30 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
             .current_dir(root))?;
     }
     Ok(())
+}
+
+/// The cargo profile the test arguments select, as `cargo build` arguments: `--release`, or
+/// `--cargo-profile P` for nextest (whose own `--profile` is a nextest profile), `--profile P`
+/// for `cargo test`.
+fn cargo_profile(extra: &[String], nextest: bool) -> Vec<String> {
+    let flag = if nextest { "--cargo-profile" } else { "--profile" };
+    let mut args = extra.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--release" {
+            return vec![arg.clone()];
+        }
+        let profile = if arg == flag {
+            args.next().cloned()
+        } else {
+            arg.strip_prefix(flag)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(str::to_owned)
+        };
+        if let Some(profile) = profile {
+            return vec!["--profile".to_owned(), profile];
+        }
+    }
+    Vec::new()
 }
 
 fn demo(root: &Path, extra: &[String]) -> anyhow::Result<()> {
@@ -230,4 +260,33 @@ fn bench(root: &Path, selected: &[&str], extra: &[String]) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cargo_profile;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_binary_is_built_in_the_profile_the_tests_run_in() {
+        assert!(cargo_profile(&args(&["-E", "test(deploy)"]), true).is_empty());
+        assert_eq!(cargo_profile(&args(&["--release"]), true), args(&["--release"]));
+        assert_eq!(
+            cargo_profile(&args(&["--cargo-profile", "ci"]), true),
+            args(&["--profile", "ci"])
+        );
+        assert_eq!(
+            cargo_profile(&args(&["--cargo-profile=ci"]), true),
+            args(&["--profile", "ci"])
+        );
+        // nextest's own --profile picks a nextest profile, not a cargo one.
+        assert!(cargo_profile(&args(&["--profile", "ci"]), true).is_empty());
+        assert_eq!(
+            cargo_profile(&args(&["--profile", "ci"]), false),
+            args(&["--profile", "ci"])
+        );
+    }
 }
