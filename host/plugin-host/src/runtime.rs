@@ -314,52 +314,22 @@ impl PluginRuntime {
     /// Load a strategy plugin: read, check the pin, compile (or load from cache), check the
     /// contract and imports, call `describe`.
     pub fn load_strategy(&self, plugin: &PluginRef) -> Result<Strategy> {
-        let loaded = self.load(plugin, PluginKind::Strategy)?;
-        let pre = strategy_world::StrategyPluginPre::new(loaded.pre.clone())
-            .map_err(|e| contract_err(&loaded.name, PluginKind::Strategy, &e))?;
-        let mut handle = Handle::new(self, loaded, pre);
-        handle.info = handle
-            .call("describe", |s, b: strategy_world::StrategyPlugin| {
-                b.brickship_plugin_strategy().call_describe(s)
-            })?
-            .into();
-        handle.check_info(PluginKind::Strategy)?;
         Ok(Strategy {
-            handle: Arc::new(handle),
+            handle: Arc::new(Handle::load(self, plugin)?),
         })
     }
 
     /// Load a gate plugin (see [`PluginRuntime::load_strategy`]).
     pub fn load_gate(&self, plugin: &PluginRef) -> Result<Gate> {
-        let loaded = self.load(plugin, PluginKind::Gate)?;
-        let pre = gate_world::GatePluginPre::new(loaded.pre.clone())
-            .map_err(|e| contract_err(&loaded.name, PluginKind::Gate, &e))?;
-        let mut handle = Handle::new(self, loaded, pre);
-        handle.info = handle
-            .call("describe", |s, b: gate_world::GatePlugin| {
-                b.brickship_plugin_gate().call_describe(s)
-            })?
-            .into();
-        handle.check_info(PluginKind::Gate)?;
         Ok(Gate {
-            handle: Arc::new(handle),
+            handle: Arc::new(Handle::load(self, plugin)?),
         })
     }
 
     /// Load a notifier plugin (see [`PluginRuntime::load_strategy`]).
     pub fn load_notifier(&self, plugin: &PluginRef) -> Result<Notifier> {
-        let loaded = self.load(plugin, PluginKind::Notifier)?;
-        let pre = notifier_world::NotifierPluginPre::new(loaded.pre.clone())
-            .map_err(|e| contract_err(&loaded.name, PluginKind::Notifier, &e))?;
-        let mut handle = Handle::new(self, loaded, pre);
-        handle.info = handle
-            .call("describe", |s, b: notifier_world::NotifierPlugin| {
-                b.brickship_plugin_notifier().call_describe(s)
-            })?
-            .into();
-        handle.check_info(PluginKind::Notifier)?;
         Ok(Notifier {
-            handle: Arc::new(handle),
+            handle: Arc::new(Handle::load(self, plugin)?),
         })
     }
 
@@ -552,39 +522,86 @@ struct Handle<P> {
     info: PluginInfo,
 }
 
-/// Instantiation of a kind's generated `*Pre` type.
-trait Instantiate {
+/// What the host needs of one kind's generated `*Pre` type: its kind, how to make and
+/// instantiate it, and the calls every kind exports.
+trait World: Clone + Sync + Sized {
+    const KIND: PluginKind;
     type Bindings;
+    fn new(pre: InstancePre<HostState>) -> wasmtime::Result<Self>;
     fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings>;
+    fn describe(bindings: &Self::Bindings, store: &mut Store<HostState>) -> wasmtime::Result<w::PluginInfo>;
+    fn validate_config(
+        bindings: &Self::Bindings,
+        store: &mut Store<HostState>,
+        config: &str,
+    ) -> wasmtime::Result<std::result::Result<(), Vec<w::ConfigProblem>>>;
 }
 
-impl Instantiate for strategy_world::StrategyPluginPre<HostState> {
-    type Bindings = strategy_world::StrategyPlugin;
-    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings> {
-        strategy_world::StrategyPluginPre::instantiate(self, store)
+/// `World` for one world's generated bindings, whose interface accessor is `$interface`.
+macro_rules! world {
+    ($kind:ident, $pre:ty, $bindings:ty, $interface:ident) => {
+        impl World for $pre {
+            const KIND: PluginKind = PluginKind::$kind;
+            type Bindings = $bindings;
+            fn new(pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+                <$pre>::new(pre)
+            }
+            fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<$bindings> {
+                <$pre>::instantiate(self, store)
+            }
+            fn describe(
+                bindings: &$bindings,
+                store: &mut Store<HostState>,
+            ) -> wasmtime::Result<w::PluginInfo> {
+                bindings.$interface().call_describe(store)
+            }
+            fn validate_config(
+                bindings: &$bindings,
+                store: &mut Store<HostState>,
+                config: &str,
+            ) -> wasmtime::Result<std::result::Result<(), Vec<w::ConfigProblem>>> {
+                bindings.$interface().call_validate_config(store, config)
+            }
+        }
+    };
+}
+
+world!(
+    Strategy,
+    strategy_world::StrategyPluginPre<HostState>,
+    strategy_world::StrategyPlugin,
+    brickship_plugin_strategy
+);
+world!(
+    Gate,
+    gate_world::GatePluginPre<HostState>,
+    gate_world::GatePlugin,
+    brickship_plugin_gate
+);
+world!(
+    Notifier,
+    notifier_world::NotifierPluginPre<HostState>,
+    notifier_world::NotifierPlugin,
+    brickship_plugin_notifier
+);
+
+impl<P: World> Handle<P> {
+    /// Read, check the pin, compile (or load from cache), check the contract and imports, call
+    /// `describe` and check what it says.
+    fn load(runtime: &PluginRuntime, plugin: &PluginRef) -> Result<Self> {
+        let loaded = runtime.load(plugin, P::KIND)?;
+        let pre = P::new(loaded.pre.clone()).map_err(|e| contract_err(&loaded.name, P::KIND, &e))?;
+        let mut handle = Handle::new(runtime, loaded, pre);
+        handle.info = handle.describe()?;
+        handle.check_info(P::KIND)?;
+        Ok(handle)
     }
-}
 
-impl Instantiate for gate_world::GatePluginPre<HostState> {
-    type Bindings = gate_world::GatePlugin;
-    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings> {
-        gate_world::GatePluginPre::instantiate(self, store)
-    }
-}
-
-impl Instantiate for notifier_world::NotifierPluginPre<HostState> {
-    type Bindings = notifier_world::NotifierPlugin;
-    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Self::Bindings> {
-        notifier_world::NotifierPluginPre::instantiate(self, store)
-    }
-}
-
-impl<P: Instantiate> Handle<P> {
     fn new(runtime: &PluginRuntime, loaded: Loaded, pre: P) -> Self {
         let placeholder = PluginInfo {
             name: loaded.name.to_string(),
             version: String::new(),
-            kind: PluginKind::Strategy,
+            kind: P::KIND,
             contract: String::new(),
             description: String::new(),
             config_schema: None,
@@ -703,6 +720,16 @@ impl<P: Instantiate> Handle<P> {
         }
     }
 
+    fn describe(&self) -> Result<PluginInfo> {
+        Ok(self.call("describe", |s, b| P::describe(&b, s))?.into())
+    }
+
+    fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
+        let text = self.config_text(config)?;
+        let result = self.call("validate-config", |s, b| P::validate_config(&b, s, &text))?;
+        self.validated_config(result)
+    }
+
     fn check_info(&self, kind: PluginKind) -> Result<()> {
         if self.info.kind != kind {
             return Err(self.bad(
@@ -776,6 +803,16 @@ macro_rules! common_handle_methods {
             &self.handle.info
         }
 
+        /// Call `describe` again.
+        pub fn describe(&self) -> Result<PluginInfo> {
+            self.handle.describe()
+        }
+
+        /// Ask the plugin whether `config` (a JSON object, or null for `{}`) is acceptable.
+        pub fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
+            self.handle.validate_config(config)
+        }
+
         /// The limits applied to each call.
         pub fn limits(&self) -> &Limits {
             &self.handle.limits
@@ -806,27 +843,6 @@ pub struct Strategy {
 
 impl Strategy {
     common_handle_methods!();
-
-    /// Call `describe` again.
-    pub fn describe(&self) -> Result<PluginInfo> {
-        let info = self
-            .handle
-            .call("describe", |s, b: strategy_world::StrategyPlugin| {
-                b.brickship_plugin_strategy().call_describe(s)
-            })?;
-        Ok(info.into())
-    }
-
-    /// Ask the plugin whether `config` (a JSON object, or null for `{}`) is acceptable.
-    pub fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
-        let text = self.handle.config_text(config)?;
-        let result = self
-            .handle
-            .call("validate-config", |s, b: strategy_world::StrategyPlugin| {
-                b.brickship_plugin_strategy().call_validate_config(s, &text)
-            })?;
-        self.handle.validated_config(result)
-    }
 
     /// One step: see `wit/strategy.wit`. The result is validated (action ids, JSON settings,
     /// phase/actions consistency, state size).
@@ -893,25 +909,6 @@ pub struct Gate {
 impl Gate {
     common_handle_methods!();
 
-    /// Call `describe` again.
-    pub fn describe(&self) -> Result<PluginInfo> {
-        let info = self.handle.call("describe", |s, b: gate_world::GatePlugin| {
-            b.brickship_plugin_gate().call_describe(s)
-        })?;
-        Ok(info.into())
-    }
-
-    /// Ask the plugin whether `config` (a JSON object, or null for `{}`) is acceptable.
-    pub fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
-        let text = self.handle.config_text(config)?;
-        let result = self
-            .handle
-            .call("validate-config", |s, b: gate_world::GatePlugin| {
-                b.brickship_plugin_gate().call_validate_config(s, &text)
-            })?;
-        self.handle.validated_config(result)
-    }
-
     /// Judge a deployment.
     pub fn evaluate(&self, input: &GateInput) -> Result<Verdict> {
         let i: w::GateInput = input.into();
@@ -931,27 +928,6 @@ pub struct Notifier {
 
 impl Notifier {
     common_handle_methods!();
-
-    /// Call `describe` again.
-    pub fn describe(&self) -> Result<PluginInfo> {
-        let info = self
-            .handle
-            .call("describe", |s, b: notifier_world::NotifierPlugin| {
-                b.brickship_plugin_notifier().call_describe(s)
-            })?;
-        Ok(info.into())
-    }
-
-    /// Ask the plugin whether `config` (a JSON object, or null for `{}`) is acceptable.
-    pub fn validate_config(&self, config: &serde_json::Value) -> Result<()> {
-        let text = self.handle.config_text(config)?;
-        let result = self
-            .handle
-            .call("validate-config", |s, b: notifier_world::NotifierPlugin| {
-                b.brickship_plugin_notifier().call_validate_config(s, &text)
-            })?;
-        self.handle.validated_config(result)
-    }
 
     /// Render an event into messages (validated: HTTP requests have a method and an
     /// `http(s)://` URL, emails have a recipient).
