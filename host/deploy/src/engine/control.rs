@@ -32,7 +32,7 @@ use super::lock::{self, LockInfo};
 use super::report::{Report, ReportStatus, RollbackReport};
 use super::run::{
     ControlCommand, DeployOutcome, Drive, EngineEvent, Execution, LoadedStrategy, Phases, Reporter,
-    SWAP_BACK, Start, StepFunction, SwapBack, Target, execute, finish_report, load_pipeline,
+    SWAP_BACK, Start, StepFunction, SwapBack, Target, execute_reported, finish_report, load_pipeline,
     restore_snapshot, runtime,
 };
 use super::sync::{self as code_sync};
@@ -517,18 +517,6 @@ pub async fn control(
         ctx,
         extensions: &extensions,
     };
-    let result = execute(&mut exec, &strategy, drive, guard).await;
-    let (gates, deliveries) = extensions.finish().await;
-    report.gates = gates;
-    report.notifications = deliveries;
-    let result = result?;
-    report.plugin_failed = exec.plugin_failed;
-    report.actions = std::mem::take(&mut exec.actions);
-    report.job_id = exec.record.job_id.or(report.job_id);
-    report.status = result.status;
-    report.run = result.run;
-    report.rollback = result.rollback;
-    report.paused = result.paused;
-    report.error = exec.record.error.clone();
+    let report = execute_reported(&mut exec, &strategy, drive, guard, report, &p.project.root).await?;
     finish_report(report, &phases, client, &p.project.root, None)
 }

@@ -1391,28 +1391,7 @@ pub async fn deploy(
         ctx,
         extensions: &extensions,
     };
-    let result = execute(&mut exec, &strategy, drive, guard).await;
-    let (gates, deliveries) = extensions.finish().await;
-    report.gates = gates;
-    report.notifications = deliveries;
-    report.plugin_failed = exec.plugin_failed;
-    report.actions = std::mem::take(&mut exec.actions);
-    report.job_id = exec.record.job_id.or(report.job_id);
-    match result {
-        Ok(done) => {
-            report.status = done.status;
-            report.run = done.run;
-            report.rollback = done.rollback;
-            report.error = exec.record.error.clone();
-            report.paused = done.paused;
-        }
-        Err(err) => {
-            report.status = ReportStatus::Failed;
-            report.error = Some(super::error_chain(&err));
-            let _ = finish_report(report, &phases, client, &p.project.root, None);
-            return Err(err);
-        }
-    }
+    let report = execute_reported(&mut exec, &strategy, drive, guard, report, &p.project.root).await?;
     let monitoring = if p.monitoring_enabled && report.status == ReportStatus::Succeeded {
         let ids = crate::monitoring::MonitoringIds {
             job_id: report.job_id.map(|id| id.to_string()),
@@ -1541,6 +1520,44 @@ pub(crate) struct Drive<'a> {
     pub start: Start,
     pub ctx: ExecContext,
     pub extensions: &'a Extensions,
+}
+
+/// [`execute`], then what it did and how it ended copied into `report` (gate reports,
+/// deliveries, actions, the job, status, run, rollback, pause). A failure is reported (the report
+/// written with its error) before it is returned, so every deployment that reached the journal
+/// leaves a report, whichever command drove it.
+pub(crate) async fn execute_reported(
+    exec: &mut Execution<'_>,
+    strategy: &LoadedStrategy,
+    drive: Drive<'_>,
+    guard: LockGuard,
+    mut report: Report,
+    project_root: &Path,
+) -> Result<Report, EngineError> {
+    let extensions = drive.extensions;
+    let result = execute(exec, strategy, drive, guard).await;
+    let (gates, deliveries) = extensions.finish().await;
+    report.gates = gates;
+    report.notifications = deliveries;
+    report.plugin_failed = exec.plugin_failed;
+    report.actions = std::mem::take(&mut exec.actions);
+    report.job_id = exec.record.job_id.or(report.job_id);
+    match result {
+        Ok(done) => {
+            report.status = done.status;
+            report.run = done.run;
+            report.rollback = done.rollback;
+            report.paused = done.paused;
+            report.error = exec.record.error.clone();
+            Ok(report)
+        }
+        Err(err) => {
+            report.status = ReportStatus::Failed;
+            report.error = Some(super::error_chain(&err));
+            let _ = finish_report(report, exec.phases, exec.client, project_root, None);
+            Err(err)
+        }
+    }
 }
 
 /// The mutating half: journal, upload, strategy loop, verify, run, record, unlock (or park).
@@ -2787,17 +2804,7 @@ pub async fn rollback(
         ctx,
         extensions: &extensions,
     };
-    let result = execute(&mut exec, &strategy, drive, guard).await;
-    let (gates, deliveries) = extensions.finish().await;
-    report.gates = gates;
-    report.notifications = deliveries;
-    report.plugin_failed = exec.plugin_failed;
-    report.actions = std::mem::take(&mut exec.actions);
-    report.job_id = exec.record.job_id.or(report.job_id);
-    let done = result?;
-    report.status = done.status;
-    report.rollback = done.rollback;
-    report.error = exec.record.error.clone();
+    let report = execute_reported(&mut exec, &strategy, drive, guard, report, &p.project.root).await?;
     finish_report(report, &phases, client, &p.project.root, None)
 }
 
