@@ -116,35 +116,13 @@ impl Gates {
             let handle = runtime
                 .load_gate(&spec.plugin)
                 .map_err(|source| EngineError::plugin(label.clone(), source))?;
-            match handle.validate_config(&spec.config) {
-                Ok(()) => {}
-                Err(plugin_host::Error::Config { problems, .. }) => {
-                    for p in problems {
-                        diags.push(
-                            settings
-                                .config_finding(
-                                    spec.config_node.as_ref(),
-                                    spec.span,
-                                    &p.path,
-                                    format!(
-                                        "gate `{}` (`{}`) refuses its configuration: {}",
-                                        spec.name,
-                                        spec.plugin.display_name(),
-                                        settings.secrets.redact(&p.to_string())
-                                    ),
-                                )
-                                .label("refused by the gate")
-                                .help_opt(handle.info().config_example.as_ref().map(|e| {
-                                    format!(
-                                        "the gate's example configuration: {}",
-                                        settings.secrets.redact(e)
-                                    )
-                                })),
-                        );
-                    }
-                    continue;
-                }
-                Err(source) => return Err(EngineError::plugin(label, source)),
+            let validated = handle.validate_config(&spec.config);
+            let example = handle.info().config_example.as_deref();
+            if !settings
+                .config_accepted(spec.instance(), validated, example, &mut diags)
+                .map_err(|source| EngineError::plugin(label, source))?
+            {
+                continue;
             }
             gates.push(LoadedGate {
                 spec: spec.clone(),

@@ -162,37 +162,16 @@ impl Notifiers {
             let handle = runtime
                 .load_notifier(&spec.plugin)
                 .map_err(|source| EngineError::plugin(label.clone(), source))?;
-            match handle.validate_config(&spec.config) {
-                Ok(()) => entries.push(LoadedNotifier {
+            let validated = handle.validate_config(&spec.config);
+            let example = handle.info().config_example.as_deref();
+            if settings
+                .config_accepted(spec.instance(), validated, example, &mut diags)
+                .map_err(|source| EngineError::plugin(label, source))?
+            {
+                entries.push(LoadedNotifier {
                     spec: spec.clone(),
                     handle,
-                }),
-                Err(plugin_host::Error::Config { problems, .. }) => {
-                    for p in problems {
-                        diags.push(
-                            settings
-                                .config_finding(
-                                    spec.config_node.as_ref(),
-                                    spec.span,
-                                    &p.path,
-                                    format!(
-                                        "notifier `{}` (`{}`) refuses its configuration: {}",
-                                        spec.name,
-                                        spec.plugin.display_name(),
-                                        settings.secrets.redact(&p.to_string())
-                                    ),
-                                )
-                                .label("refused by the notifier")
-                                .help_opt(handle.info().config_example.as_ref().map(|e| {
-                                    format!(
-                                        "the notifier's example configuration: {}",
-                                        settings.secrets.redact(e)
-                                    )
-                                })),
-                        );
-                    }
-                }
-                Err(source) => return Err(EngineError::plugin(label, source)),
+                });
             }
         }
         if diags.has_errors() {

@@ -209,6 +209,40 @@ pub struct NotifierSpec {
     pub(crate) span: Span,
 }
 
+/// A configured gate or notifier, as findings about its configuration name it.
+pub(crate) struct Instance<'a> {
+    /// `gate` or `notifier`.
+    pub kind: &'static str,
+    pub name: &'a str,
+    pub plugin: &'a PluginRef,
+    pub config_node: Option<&'a Node>,
+    pub span: Span,
+}
+
+impl GateSpec {
+    pub(crate) fn instance(&self) -> Instance<'_> {
+        Instance {
+            kind: "gate",
+            name: &self.name,
+            plugin: &self.plugin,
+            config_node: self.config_node.as_ref(),
+            span: self.span,
+        }
+    }
+}
+
+impl NotifierSpec {
+    pub(crate) fn instance(&self) -> Instance<'_> {
+        Instance {
+            kind: "notifier",
+            name: &self.name,
+            plugin: &self.plugin,
+            config_node: self.config_node.as_ref(),
+            span: self.span,
+        }
+    }
+}
+
 /// An allowed destination host: `hooks.slack.com`, `*.webhook.office.com` (any subdomain, not
 /// the domain itself), or `127.0.0.1:8080` (that port only).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -414,6 +448,48 @@ impl PluginSettings {
     /// No gates and no notifiers.
     pub fn is_empty(&self) -> bool {
         self.gates.is_empty() && self.notifiers.is_empty()
+    }
+
+    /// What a gate or notifier said of its configuration (its `validate-config` result): `true`
+    /// when it accepts it; `false` when it refuses it, with one finding per problem pushed to
+    /// `diags`, at the value the problem names, with the plugin's example configuration as help
+    /// (secrets redacted in both); the error when the call itself failed.
+    pub(crate) fn config_accepted(
+        &self,
+        instance: Instance<'_>,
+        validated: Result<(), plugin_host::Error>,
+        example: Option<&str>,
+        diags: &mut Diagnostics,
+    ) -> Result<bool, plugin_host::Error> {
+        let problems = match validated {
+            Ok(()) => return Ok(true),
+            Err(plugin_host::Error::Config { problems, .. }) => problems,
+            Err(other) => return Err(other),
+        };
+        let Instance {
+            kind,
+            name,
+            plugin,
+            config_node,
+            span,
+        } = instance;
+        for p in problems {
+            let message = format!(
+                "{kind} `{name}` (`{}`) refuses its configuration: {}",
+                plugin.display_name(),
+                self.secrets.redact(&p.to_string())
+            );
+            diags.push(
+                self.config_finding(config_node, span, &p.path, message)
+                    .label(format!("refused by the {kind}"))
+                    .help_opt(
+                        example.map(|e| {
+                            format!("the {kind}'s example configuration: {}", self.secrets.redact(e))
+                        }),
+                    ),
+            );
+        }
+        Ok(false)
     }
 
     /// A finding about a plugin's configuration, at the value `pointer` names inside the
