@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::permissions;
 use super::request::{
-    ApiVersion, Query, empty_ok, json_ok, page_token, parse_page_token, req_i64, wrong_type,
+    ApiVersion, Query, empty_ok, json_ok, page_token, page_tokens, parse_page_token, req_i64, wrong_type,
 };
 use super::runs::{Activity, activity, cancel_runs};
 use super::settings::{self, PAGE, SettingsView, max_paged_len};
@@ -177,11 +177,12 @@ pub fn list(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<R
         #[serde(skip_serializing_if = "Option::is_none")]
         prev_page_token: Option<String>,
     }
+    let (next_page_token, prev_page_token) = page_tokens(JOBS_LIST_KIND, offset, limit, has_more);
     json_ok(&ListOut {
         jobs: page,
         has_more,
-        next_page_token: has_more.then(|| page_token(JOBS_LIST_KIND, offset + limit)),
-        prev_page_token: (offset > 0).then(|| page_token(JOBS_LIST_KIND, offset.saturating_sub(limit))),
+        next_page_token,
+        prev_page_token,
     })
 }
 

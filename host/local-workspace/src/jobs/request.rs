@@ -195,6 +195,29 @@ pub fn page_token(kind: &str, offset: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{offset}"))
 }
 
+/// The `next_page_token` (only when there is more) and `prev_page_token` (only past the first
+/// page) of a page of `size` items at `offset`: a real workspace never sends an empty token.
+pub fn page_tokens(kind: &str, offset: usize, size: usize, more: bool) -> (Option<String>, Option<String>) {
+    (
+        more.then(|| page_token(kind, offset + size)),
+        (offset > 0).then(|| page_token(kind, offset.saturating_sub(size))),
+    )
+}
+
+/// [`page_tokens`] added to a JSON answer.
+pub fn insert_page_tokens(
+    out: &mut serde_json::Map<String, serde_json::Value>,
+    tokens: (Option<String>, Option<String>),
+) {
+    let (next, prev) = tokens;
+    if let Some(next) = next {
+        out.insert("next_page_token".into(), next.into());
+    }
+    if let Some(prev) = prev {
+        out.insert("prev_page_token".into(), prev.into());
+    }
+}
+
 /// Decodes a token made by [`page_token`] for `kind`.
 pub fn parse_page_token(kind: &str, token: &str) -> ApiResult<usize> {
     use base64::Engine;

@@ -10,7 +10,8 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::request::{
-    ApiVersion, Query, json_ok, opt_bool, opt_i64, opt_str, page_token, parse_page_token, req_i64, wrong_type,
+    ApiVersion, Query, insert_page_tokens, json_ok, opt_bool, opt_i64, opt_str, page_tokens,
+    parse_page_token, req_i64, wrong_type,
 };
 use super::scripts::{self, CONDITION_RUN_MS, DEFAULT_CLEANUP_MS, DEFAULT_PENDING_MS};
 use super::settings::{self, PAGE, objects};
@@ -1186,18 +1187,7 @@ pub fn get(state: &AppState, version: ApiVersion, query: &Query) -> ApiResult<Re
         TasksOut::All
     };
     let (mut out, more) = run_json(&ctx, &d, tasks);
-    if more {
-        out.insert(
-            "next_page_token".into(),
-            json!(page_token(RUN_OUTPUT_PAGE_KIND, offset + PAGE)),
-        );
-    }
-    if offset > 0 {
-        out.insert(
-            "prev_page_token".into(),
-            json!(page_token(RUN_OUTPUT_PAGE_KIND, offset.saturating_sub(PAGE))),
-        );
-    }
+    insert_page_tokens(&mut out, page_tokens(RUN_OUTPUT_PAGE_KIND, offset, PAGE, more));
     json_ok(&out)
 }
 
@@ -1289,18 +1279,7 @@ fn list_response(runs: Vec<Value>, has_more: bool, offset: usize, limit: usize) 
         out.insert("runs".into(), Value::Array(runs));
     }
     out.insert("has_more".into(), json!(has_more));
-    if has_more {
-        out.insert(
-            "next_page_token".into(),
-            json!(page_token(RUNS_LIST_KIND, offset + limit)),
-        );
-    }
-    if offset > 0 {
-        out.insert(
-            "prev_page_token".into(),
-            json!(page_token(RUNS_LIST_KIND, offset.saturating_sub(limit))),
-        );
-    }
+    insert_page_tokens(&mut out, page_tokens(RUNS_LIST_KIND, offset, limit, has_more));
     json_ok(&out)
 }
 
