@@ -111,34 +111,25 @@ fn collect_cluster(spec: &Value, ptr: &str, refs: &mut Refs) {
 }
 
 fn collect_task(t: &Value, ptr: &str, git: bool, refs: &mut Refs) {
-    if let Some(nb) = t.get("notebook_task")
-        && let Some(path) = nb.get("notebook_path").and_then(Value::as_str)
-    {
-        let from_git = nb
+    // The task types whose code is a path, and what must be there. A path in a task whose
+    // `source` is GIT (or, without one, in a job with `git_source`) is in the repository.
+    for (task_type, field, want) in [
+        ("notebook_task", "notebook_path", Want::Notebook),
+        ("spark_python_task", "python_file", Want::File),
+    ] {
+        let Some(task) = t.get(task_type) else {
+            continue;
+        };
+        let from_git = task
             .get("source")
             .and_then(Value::as_str)
             .map_or(git, |s| s == "GIT");
-        if !from_git && is_workspace_path(path) {
-            refs.paths.push((
-                path.to_string(),
-                Want::Notebook,
-                format!("{ptr}/notebook_task/notebook_path"),
-            ));
-        }
-    }
-    if let Some(py) = t.get("spark_python_task")
-        && let Some(path) = py.get("python_file").and_then(Value::as_str)
-    {
-        let from_git = py
-            .get("source")
-            .and_then(Value::as_str)
-            .map_or(git, |s| s == "GIT");
-        if !from_git && is_workspace_path(path) {
-            refs.paths.push((
-                path.to_string(),
-                Want::File,
-                format!("{ptr}/spark_python_task/python_file"),
-            ));
+        if let Some(path) = task.get(field).and_then(Value::as_str)
+            && !from_git
+            && is_workspace_path(path)
+        {
+            refs.paths
+                .push((path.to_string(), want, format!("{ptr}/{task_type}/{field}")));
         }
     }
     if let Some(libs) = t.get("libraries").and_then(Value::as_array) {
