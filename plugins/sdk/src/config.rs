@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::types::ConfigProblem;
+use crate::types::{ConfigProblem, PluginError};
 
 /// A problem at `path` (a JSON pointer, "" for the whole document).
 pub fn problem(path: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
@@ -25,6 +25,18 @@ pub fn parse<T: DeserializeOwned>(config: &str) -> Result<T, Vec<ConfigProblem>>
         let message = err.inner().to_string();
         vec![problem(path, strip_position(&message))]
     })
+}
+
+/// The `bad-config` error of a call other than `validate-config` whose configuration does not
+/// parse, naming the first problem and where it is. (The host validated the configuration at
+/// load, so this means the host and the plugin disagree; it is still an error, not a panic.)
+pub fn refused(problems: Vec<ConfigProblem>) -> PluginError {
+    let message = match problems.first() {
+        Some(p) if p.path.is_empty() => format!("invalid configuration: {}", p.message),
+        Some(p) => format!("invalid configuration at `{}`: {}", p.path, p.message),
+        None => "invalid configuration".to_owned(),
+    };
+    PluginError::new("bad-config", message)
 }
 
 /// Turn a `serde_path_to_error` path into a JSON pointer.
@@ -78,6 +90,18 @@ mod tests {
             "{}",
             problems[0].message
         );
+    }
+
+    #[test]
+    fn a_refused_configuration_is_a_bad_config_error_naming_the_first_problem() {
+        let err = refused(vec![problem("/tags/0", "invalid type"), problem("", "second")]);
+        assert_eq!(err.code, "bad-config");
+        assert_eq!(err.message, "invalid configuration at `/tags/0`: invalid type");
+        assert_eq!(
+            refused(vec![problem("", "not JSON")]).message,
+            "invalid configuration: not JSON"
+        );
+        assert_eq!(refused(Vec::new()).message, "invalid configuration");
     }
 
     #[test]

@@ -103,6 +103,15 @@ impl HostInput {
             .as_ref()
             .filter(|c| seen_at_ms.is_none_or(|seen| c.at_ms > seen))
     }
+
+    /// [`HostInput::fresh_control`], marked as acted on: `seen_at_ms` (kept in the strategy's
+    /// state) becomes its `at-ms`, so the same command is not acted on twice when the host
+    /// passes it again.
+    pub fn take_control(&self, seen_at_ms: &mut Option<u64>) -> Option<Control> {
+        let control = self.fresh_control(*seen_at_ms)?.clone();
+        *seen_at_ms = Some(control.at_ms);
+        Some(control)
+    }
 }
 
 /// Split a strategy configuration (JSON text) into the strategy's own members (JSON text,
@@ -146,20 +155,16 @@ pub fn split_config(text: &str) -> Result<(String, HostInput), Vec<ConfigProblem
 /// [`split_config`] then [`config::parse`] of the strategy's own members, with the problems
 /// turned into one `bad-config` error (for `step`, whose config the host already validated).
 pub fn parse_config<T: serde::de::DeserializeOwned>(text: &str) -> Result<(T, HostInput), PluginError> {
-    let to_error = |p: Vec<ConfigProblem>| {
-        let first = p.first();
-        PluginError::new(
-            "bad-config",
-            format!(
-                "invalid configuration at `{}`: {}",
-                first.map_or("", |p| p.path.as_str()),
-                first.map_or("", |p| p.message.as_str())
-            ),
-        )
-    };
-    let (own, input) = split_config(text).map_err(to_error)?;
-    let parsed = config::parse::<T>(&own).map_err(to_error)?;
+    let (own, input) = split_config(text).map_err(config::refused)?;
+    let parsed = config::parse::<T>(&own).map_err(config::refused)?;
     Ok((parsed, input))
+}
+
+/// Read back the state (JSON) a strategy returned last time; a state it cannot read is a
+/// `bad-state` error quoting it.
+pub fn read_state<S: serde::de::DeserializeOwned>(text: &str) -> Result<S, PluginError> {
+    serde_json::from_str(text)
+        .map_err(|e| PluginError::new("bad-state", format!("cannot read my state `{text}`: {e}")))
 }
 
 /// An idempotency token for a `run-job` (at most 64 characters): `<deployment-id>-<suffix>`,
@@ -446,11 +451,20 @@ mod tests {
         assert!(input.fresh_control(None).is_some());
         assert!(input.fresh_control(Some(4)).is_some());
         assert!(input.fresh_control(Some(5)).is_none());
+        let mut seen = Some(4);
+        assert_eq!(input.take_control(&mut seen).map(|c| c.at_ms), Some(5));
+        assert_eq!(seen, Some(5));
+        assert_eq!(input.take_control(&mut seen), None, "a command is acted on once");
 
         let (own, input) = split_config("").unwrap();
         assert_eq!((own.as_str(), input), ("{}", HostInput::default()));
 
         let problems = split_config(r#"{"control": {"command": "yolo", "at-ms": 1}}"#).unwrap_err();
+        assert_eq!(
+            parse_config::<Value>(r#"{"control": 3}"#).unwrap_err().code,
+            "bad-config"
+        );
+        assert_eq!(read_state::<Value>("{").unwrap_err().code, "bad-state");
         assert_eq!(problems[0].path, "/control");
         assert!(
             problems[0].message.contains("unknown variant `yolo`"),

@@ -334,16 +334,9 @@ impl brickship_plugin_sdk::Strategy for ScoredCanary {
     }
 
     fn step(d: Deployment, state: Option<String>, outcomes: Vec<Outcome>) -> Result<StepResult, PluginError> {
-        let c = parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
-        let (_, host) = rollout::split_config(&d.config)
-            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
-        let state: Option<State> =
-            match state {
-                None => None,
-                Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                    PluginError::new("bad-state", format!("cannot read my state `{text}`: {e}"))
-                })?),
-            };
+        let c = parse_config(&d.config).map_err(config::refused)?;
+        let (_, host) = rollout::split_config(&d.config).map_err(config::refused)?;
+        let state: Option<State> = state.as_deref().map(rollout::read_state).transpose()?;
         match state {
             None if d.plan.action == PlanAction::Unchanged => Ok(StepResult::succeeded(
                 "{}",

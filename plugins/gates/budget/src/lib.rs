@@ -80,8 +80,7 @@ impl brickship_plugin_sdk::Gate for Budget {
     }
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
-        let config = parse_config(&input.deployment.config)
-            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config = parse_config(&input.deployment.config).map_err(config::refused)?;
         let budget = config.monthly_budget;
         let Some(cost) = input.cost else {
             let finding = Finding::warning(

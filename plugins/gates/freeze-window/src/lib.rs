@@ -248,8 +248,7 @@ impl brickship_plugin_sdk::Gate for FreezeWindow {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let config =
-            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config = parse_config(&d.config).map_err(config::refused)?;
         if !config.environments.contains(&d.environment) {
             return Ok(Verdict::pass(format!(
                 "no freeze windows for `{}`",

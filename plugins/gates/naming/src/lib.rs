@@ -78,8 +78,7 @@ impl brickship_plugin_sdk::Gate for Naming {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let patterns =
-            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let patterns = parse_config(&d.config).map_err(config::refused)?;
         let Some((pattern, re)) = patterns.get(&d.environment).or_else(|| patterns.get("*")) else {
             let mut v = Verdict::pass(format!("no naming pattern for `{}`", d.environment));
             v.findings.push(Finding::info(

@@ -64,8 +64,7 @@ impl brickship_plugin_sdk::Gate for ProdSafety {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let config =
-            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config = parse_config(&d.config).map_err(config::refused)?;
         if !config.environments.contains(&d.environment) {
             let mut v = Verdict::pass(format!("`{}` is not a production environment", d.environment));
             v.findings.push(Finding::info(

@@ -72,8 +72,7 @@ impl brickship_plugin_sdk::Gate for RequiredTags {
 
     fn evaluate(input: GateInput) -> Result<Verdict, PluginError> {
         let d = &input.deployment;
-        let config =
-            parse_config(&d.config).map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config = parse_config(&d.config).map_err(config::refused)?;
         let settings = JobSettings::parse(&d.desired)?;
         let mut required: Vec<&str> = config.tags.iter().map(String::as_str).collect();
         if let Some(extra) = config.environments.get(&d.environment) {

@@ -163,8 +163,7 @@ impl brickship_plugin_sdk::Notifier for PagerDuty {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let c = parse_config(&e.deployment.config)
-            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let c = parse_config(&e.deployment.config).map_err(config::refused)?;
         let body = if c.trigger_on.contains(&e.kind) {
             trigger(&e, &c)
         } else if c.resolve_on.contains(&e.kind) {

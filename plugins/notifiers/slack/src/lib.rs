@@ -123,8 +123,7 @@ impl brickship_plugin_sdk::Notifier for Slack {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let config = parse_config(&e.deployment.config)
-            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let config = parse_config(&e.deployment.config).map_err(config::refused)?;
         if !config.events.contains(&e.kind) {
             return Ok(Vec::new());
         }

@@ -96,8 +96,7 @@ impl brickship_plugin_sdk::Notifier for Teams {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let (url, events) = parse_config(&e.deployment.config)
-            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let (url, events) = parse_config(&e.deployment.config).map_err(config::refused)?;
         if !events.contains(&e.kind) {
             return Ok(Vec::new());
         }

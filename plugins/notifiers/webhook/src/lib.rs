@@ -107,8 +107,7 @@ impl brickship_plugin_sdk::Notifier for Webhook {
     }
 
     fn render(e: Event) -> Result<Vec<Message>, PluginError> {
-        let (c, events) = parse_config(&e.deployment.config)
-            .map_err(|p| PluginError::new("bad-config", p[0].message.clone()))?;
+        let (c, events) = parse_config(&e.deployment.config).map_err(config::refused)?;
         if !events.contains(&e.kind) {
             return Ok(Vec::new());
         }

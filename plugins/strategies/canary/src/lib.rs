@@ -458,23 +458,16 @@ impl brickship_plugin_sdk::Strategy for Canary {
     }
 
     fn step(d: Deployment, state: Option<String>, outcomes: Vec<Outcome>) -> Result<StepResult, PluginError> {
-        let (config, host) = parse_config(&d.config).map_err(|p| {
-            PluginError::new(
-                "bad-config",
-                format!("invalid configuration at `{}`: {}", p[0].path, p[0].message),
-            )
-        })?;
+        let (config, host) = parse_config(&d.config).map_err(config::refused)?;
         let Some(text) = state else {
             return first_step(&d, &config, &host);
         };
-        let mut s: State = serde_json::from_str(&text)
-            .map_err(|e| PluginError::new("bad-state", format!("cannot read my state `{text}`: {e}")))?;
+        let mut s: State = rollout::read_state(&text)?;
         record(&mut s, &outcomes);
-        if let Some(control) = host.fresh_control(s.control_seen_ms).cloned() {
-            s.control_seen_ms = Some(control.at_ms);
-            if let Some(result) = on_control(&d, &config, &s, &control, &outcomes) {
-                return Ok(result);
-            }
+        if let Some(control) = host.take_control(&mut s.control_seen_ms)
+            && let Some(result) = on_control(&d, &config, &s, &control, &outcomes)
+        {
+            return Ok(result);
         }
         advance(&d, &config, s, &outcomes)
     }

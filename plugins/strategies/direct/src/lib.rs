@@ -15,11 +15,11 @@
 //!
 //! Any failed or timed-out action fails the deployment (the host rolls back from its snapshot).
 
-use brickship_plugin_sdk::config;
 use brickship_plugin_sdk::types::{
     Action, ActionKind, ConfigProblem, CreateJob, Deployment, JobRef, Outcome, OutcomeKind, PlanAction,
     PluginError, PluginInfo, PluginKind, ResetJob, SetPermissions, StepResult, WaitActiveRuns,
 };
+use brickship_plugin_sdk::{config, rollout};
 use serde::{Deserialize, Serialize};
 
 /// Label of the job created when there is no live job.
@@ -93,14 +93,11 @@ impl brickship_plugin_sdk::Strategy for Direct {
     }
 
     fn step(d: Deployment, state: Option<String>, outcomes: Vec<Outcome>) -> Result<StepResult, PluginError> {
-        let config = parse_config(&d.config).map_err(|p| {
-            PluginError::new("bad-config", format!("invalid configuration: {}", p[0].message))
-        })?;
+        let config = parse_config(&d.config).map_err(config::refused)?;
         let Some(state) = state else {
             return Ok(first_step(&d, &config));
         };
-        let state: State = serde_json::from_str(&state)
-            .map_err(|e| PluginError::new("bad-state", format!("cannot read my state `{state}`: {e}")))?;
+        let state: State = rollout::read_state(&state)?;
         if let Some(failure) = first_failure(&outcomes) {
             return Ok(StepResult::failed(to_json(&state), failure));
         }
