@@ -409,12 +409,7 @@ pub fn run_now(state: &AppState, _version: ApiVersion, body: Map<String, Value>)
                 now,
             },
         );
-        let run_id = run.run_id;
-        store.runs.insert(run_id, run);
-        if let Some(key) = key {
-            store.idempotency.insert(key, run_id);
-        }
-        Ok(run_id)
+        Ok(store.insert_run(run, key))
     })?;
     json_ok(&json!({ "run_id": run_id, "number_in_job": run_id }))
 }
@@ -461,12 +456,7 @@ pub fn submit(state: &AppState, _version: ApiVersion, mut body: Map<String, Valu
                 now,
             },
         );
-        let run_id = run.run_id;
-        store.runs.insert(run_id, run);
-        if let Some(key) = key {
-            store.idempotency.insert(key, run_id);
-        }
-        Ok(run_id)
+        Ok(store.insert_run(run, key))
     })?;
     json_ok(&json!({ "run_id": run_id }))
 }

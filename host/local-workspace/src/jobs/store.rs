@@ -272,6 +272,17 @@ impl Store {
         self.last_run_id
     }
 
+    /// Keeps a new run, under its idempotency key when it has one (so a retried request finds
+    /// it instead of starting another); returns its id.
+    pub fn insert_run(&mut self, run: RunRecord, idempotency_key: Option<String>) -> i64 {
+        let run_id = run.run_id;
+        self.runs.insert(run_id, run);
+        if let Some(key) = idempotency_key {
+            self.idempotency.insert(key, run_id);
+        }
+        run_id
+    }
+
     pub fn next_script_id(&mut self) -> u64 {
         self.last_script_id += 1;
         self.last_script_id
