@@ -74,6 +74,26 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
     out
 }
 
+/// One member of an object or keyed list: present on both sides (compared deeper), removed, or
+/// added.
+fn diff_entry(
+    path: String,
+    field: Option<&str>,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    out: &mut Vec<Change>,
+) {
+    match (old, new) {
+        (Some(a), Some(b)) => diff_at(&path, field, a, b, out),
+        (None, None) => {}
+        (old, new) => out.push(Change {
+            path,
+            old: old.cloned(),
+            new: new.cloned(),
+        }),
+    }
+}
+
 fn diff_at(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut Vec<Change>) {
     if old == new {
         return;
@@ -85,20 +105,7 @@ fn diff_at(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut 
             keys.dedup();
             for k in keys {
                 let p = field_path(path, k);
-                match (o.get(k), n.get(k)) {
-                    (Some(a), Some(b)) => diff_at(&p, Some(k), a, b, out),
-                    (Some(a), None) => out.push(Change {
-                        path: p,
-                        old: Some(a.clone()),
-                        new: None,
-                    }),
-                    (None, Some(b)) => out.push(Change {
-                        path: p,
-                        old: None,
-                        new: Some(b.clone()),
-                    }),
-                    (None, None) => {}
-                }
+                diff_entry(p, Some(k), o.get(k), n.get(k), out);
             }
         }
         (Value::Array(o), Value::Array(n)) => {
@@ -117,20 +124,7 @@ fn diff_at(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut 
                         let p = format!("{path}[{k}]");
                         let a = ok.iter().find(|(x, _)| x == k).map(|(_, v)| v);
                         let b = nk.iter().find(|(x, _)| x == k).map(|(_, v)| v);
-                        match (a, b) {
-                            (Some(a), Some(b)) => diff_at(&p, None, a, b, out),
-                            (Some(a), None) => out.push(Change {
-                                path: p,
-                                old: Some(a.clone()),
-                                new: None,
-                            }),
-                            (None, Some(b)) => out.push(Change {
-                                path: p,
-                                old: None,
-                                new: Some(b.clone()),
-                            }),
-                            (None, None) => {}
-                        }
+                        diff_entry(p, None, a, b, out);
                     }
                 }
                 None => out.push(Change {
