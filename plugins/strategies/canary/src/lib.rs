@@ -610,39 +610,28 @@ fn on_control(
                 attempt,
                 summary,
             },
-            Command::Promote,
+            Command::Promote | Command::PromoteFull,
         ) => {
+            let full = c.command == Command::PromoteFull;
             let mut s = s.clone();
             s.results.push(StepOutcome {
                 step: *step,
                 weight: s.weight(*step),
                 attempt: *attempt,
                 status: Status::Inconclusive,
-                summary: summary.clone(),
+                summary: if full {
+                    format!("{summary} (promoted to 100% by {who})")
+                } else {
+                    summary.clone()
+                },
                 run_ids: Vec::new(),
                 promoted_by: Some(who.to_owned()),
             });
-            Some(next_after(d, config, s, *step))
-        }
-        (
-            Stage::Paused {
-                step,
-                attempt,
-                summary,
-            },
-            Command::PromoteFull,
-        ) => {
-            let mut s = s.clone();
-            s.results.push(StepOutcome {
-                step: *step,
-                weight: s.weight(*step),
-                attempt: *attempt,
-                status: Status::Inconclusive,
-                summary: format!("{summary} (promoted to 100% by {who})"),
-                run_ids: Vec::new(),
-                promoted_by: Some(who.to_owned()),
-            });
-            Some(before_promotion(d, config, s))
+            Some(if full {
+                before_promotion(d, config, s)
+            } else {
+                next_after(d, config, s, *step)
+            })
         }
         (Stage::Paused { step, attempt, .. }, Command::Resume) => {
             Some(runs(d, config, s.clone(), *step, attempt + 1))
