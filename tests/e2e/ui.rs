@@ -6,8 +6,9 @@
 //! a served local workspace whose request log proves nothing was changed.
 
 use std::path::Path;
+use std::process::Stdio;
 
-use tests::{ServedWorkspace, brickship_command, repo_root};
+use tests::{Project, ServedWorkspace, brickship_command, repo_root};
 
 /// The arguments and environment of one case (see `host/deploy/tests/ui.rs` for the format).
 fn case_invocation(dir: &Path) -> (Vec<String>, Vec<(String, String)>) {
@@ -85,4 +86,29 @@ async fn every_bad_input_case_fails_with_its_findings_exit_2_and_no_change() {
         mutating.is_empty(),
         "bad input changed the workspace: {mutating:#?}"
     );
+}
+
+/// `brickship … 2>&1 | head`: the reader goes away before the command has said anything. The
+/// command still ends with its own exit code (2: the pipeline does not exist), not a panic (101)
+/// on its first write to the closed stderr.
+#[test]
+fn closed_output_pipes_do_not_turn_an_error_into_a_panic() {
+    let project = Project::example();
+    for args in [
+        ["validate", "nope", "--environment", "dev"],
+        ["deploy", "nope", "--environment", "dev"],
+    ] {
+        let mut child = brickship_command()
+            .current_dir(project.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn brickship");
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().expect("wait for brickship");
+        assert_eq!(status.code(), Some(2), "`brickship {}`", args.join(" "));
+    }
 }

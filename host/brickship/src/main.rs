@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", deploy::engine::error_chain(err.as_ref()));
+            printer::write_err(&format!("error: {}\n", deploy::engine::error_chain(err.as_ref())));
             ExitCode::from(exit::code_of(&err))
         }
     }

@@ -126,3 +126,12 @@ fn write_line(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
 }
+
+/// Writes `text` as is to stderr (findings, errors, prompts). Unlike `eprint!`, a closed stderr
+/// (`brickship deploy … 2>&1 | head`) is ignored instead of panicking: the exit code still says
+/// how the command ended.
+pub fn write_err(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}

@@ -4,7 +4,7 @@
 //! parsed, paired flags resolved), runs the engine on a tokio runtime, and prints through the
 //! printer: human text or JSON.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::cli::{self, DeployArgs, HistoryArgs, PipelineArgs, RollbackArgs, ValidateArgs};
 use crate::exit;
-use crate::printer::Printer;
+use crate::printer::{Printer, write_err};
 
 /// Finds the project: `--project`, else the nearest folder upward holding `brickship.yaml`.
 fn find_project(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -100,7 +100,7 @@ fn invalid(printer: &Printer, err: EngineError) -> anyhow::Error {
             if printer.is_json() {
                 printer.json(&json!({"ok": false, "findings": diagnostics.to_json()}));
             } else {
-                eprint!("{}", diagnostics.render(std::io::stderr().is_terminal()));
+                write_err(&diagnostics.render(std::io::stderr().is_terminal()));
             }
             let summary = format!("validation failed: {}", diagnostics.summary());
             EngineError::Invalid { summary, diagnostics }.into()
@@ -147,7 +147,7 @@ impl Reporter for CliReporter<'_> {
                 printer.event(&json!({"event": "findings", "findings": diagnostics.to_json()}));
                 if !printer.is_json() {
                     printer.progress_done();
-                    eprint!("{}", diagnostics.render(std::io::stderr().is_terminal()));
+                    write_err(&diagnostics.render(std::io::stderr().is_terminal()));
                 }
             }
             EngineEvent::Plan { plan, uploads } => {
@@ -223,8 +223,7 @@ impl Reporter for CliReporter<'_> {
             return None;
         }
         self.printer.progress_done();
-        eprint!("{question} [y/N] ");
-        let _ = std::io::stderr().flush();
+        write_err(&format!("{question} [y/N] "));
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer).ok()?;
         Some(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))

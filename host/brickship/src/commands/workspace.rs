@@ -27,7 +27,7 @@ pub fn serve(args: ServeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         // The only stdout line names the URL; scripts and tests read it (printed in every mode).
         println!("local workspace serving on {}", workspace.url());
         if printer.is_interactive() {
-            eprintln!("press Ctrl-C to stop");
+            crate::printer::write_err("press Ctrl-C to stop\n");
         }
         tokio::select! {
             result = workspace.wait() => result?,
