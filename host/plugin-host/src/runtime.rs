@@ -341,7 +341,8 @@ impl PluginRuntime {
                     kind: kind.as_str(),
                     name: builtin.clone(),
                     remedy: format!(
-                        "built-in {kind}s are: {}; or give a path to a `.wasm` component",
+                        "built-in {} are: {}; or give a path to a `.wasm` component",
+                        kind.plural(),
                         builtins::names(kind).join(", ")
                     ),
                 })?)

@@ -32,6 +32,15 @@ impl PluginKind {
             PluginKind::Notifier => "notifier",
         }
     }
+
+    /// `strategies`, `gates` or `notifiers`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            PluginKind::Strategy => "strategies",
+            PluginKind::Gate => "gates",
+            PluginKind::Notifier => "notifiers",
+        }
+    }
 }
 
 impl std::fmt::Display for PluginKind {

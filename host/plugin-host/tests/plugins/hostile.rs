@@ -290,6 +290,14 @@ fn unknown_plugins_and_garbage_are_typed_errors() {
         text.contains("built-in gates are: budget, freeze-window, naming, prod-safety, required-tags"),
         "{text}"
     );
+    let text = rt
+        .load_strategy(&PluginRef::builtin("rolling"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("built-in strategies are: blue-green, canary, direct"),
+        "{text}"
+    );
     assert!(matches!(
         rt.load_gate(&PluginRef::builtin("slack")).unwrap_err(),
         Error::NotFound { .. }
