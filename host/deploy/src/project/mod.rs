@@ -331,16 +331,7 @@ pub fn load_project(project_dir: &Path, strict: bool) -> (Option<ProjectConfig>,
 
 fn read_project(root: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -> Option<ProjectConfig> {
     let Some(path) = find_file(root, PROJECT_FILES) else {
-        diags.push(
-            Diagnostic::error(
-                code::NOT_A_PROJECT,
-                format!(
-                    "`{}` is not a brickship project: it has no `brickship.yaml`",
-                    root.display()
-                ),
-            )
-            .help("run brickship from the project root, or pass the project directory"),
-        );
+        diags.push(not_a_project(root));
         return None;
     };
     let id = read_file(sources, root, &path, diags)?;
@@ -348,6 +339,26 @@ fn read_project(root: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -
     let node = parse(&text, id, sources, diags)?;
     let mut ctx = Ctx { sources, diags };
     config::parse_project(&mut ctx, &node, root)
+}
+
+/// The finding for a project directory that does not exist or has no `brickship.yaml`.
+fn not_a_project(root: &Path) -> Diagnostic {
+    if root.is_dir() {
+        Diagnostic::error(
+            code::NOT_A_PROJECT,
+            format!(
+                "`{}` is not a brickship project: it has no `brickship.yaml`",
+                root.display()
+            ),
+        )
+        .help("run brickship from the project root, or pass the project directory")
+    } else {
+        Diagnostic::error(
+            code::NOT_A_PROJECT,
+            format!("the project directory `{}` does not exist", root.display()),
+        )
+        .help("check the path given to `--project`")
+    }
 }
 
 fn parse_file(
@@ -380,6 +391,10 @@ fn render(
 ) -> Option<RenderedPipeline> {
     let root = req.project_dir;
     let project = read_project(root, sources, diags);
+    if project.is_none() && find_file(root, PROJECT_FILES).is_none() {
+        // Not a project at all: what else could be said about it would only be noise.
+        return None;
+    }
 
     // The config file is read even when brickship.yaml is broken, so all its findings show.
     let deploy_config = match req.config_file {

@@ -348,3 +348,20 @@ fn environment_settings_and_opaque_config() {
         WorkspaceTarget::Profile { profile: "QA".into() }
     );
 }
+
+#[test]
+fn a_directory_that_is_not_a_project_gets_one_finding_saying_so() {
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("nope");
+    for (dir, says) in [
+        (empty.path(), "is not a brickship project: it has no `brickship.yaml`"),
+        (missing.as_path(), "does not exist"),
+    ] {
+        let loaded = load(&request(dir, "dev"));
+        assert!(loaded.pipeline.is_none());
+        let findings: Vec<_> = loaded.diagnostics.iter().collect();
+        assert_eq!(findings.len(), 1, "{}", loaded.diagnostics.render(false));
+        assert_eq!(findings[0].code, crate::diagnostics::code::NOT_A_PROJECT);
+        assert!(findings[0].message.contains(says), "{}", findings[0].message);
+    }
+}
