@@ -104,6 +104,25 @@ async fn hostile_strategies() {
         "fixture_wrong_interface",
     )
     .await;
+    // An unknown strategy is refused naming the setting that chose it.
+    refused(
+        &workspace,
+        &project,
+        &["--strategy", "rolling"],
+        2,
+        "plugin `rolling (--strategy)`: no strategy plugin `rolling`; built-in strategies are: blue-green, canary, direct",
+    )
+    .await;
+    let config_file = project.path().join("deploy-settings.yaml");
+    std::fs::write(&config_file, "strategy: rolling\n").unwrap();
+    refused(
+        &workspace,
+        &project,
+        &["--config-file", config_file.to_str().unwrap()],
+        2,
+        "plugin `rolling (strategy in the --config-file)`",
+    )
+    .await;
     // A pin that does not match the file's bytes refuses to run it.
     let direct_pin = format!("{}@sha256:{}", panic.display(), "0".repeat(64));
     refused(&workspace, &project, &["--strategy", &direct_pin], 2, "sha256").await;

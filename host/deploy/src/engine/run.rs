@@ -764,11 +764,18 @@ fn load_strategy(
     pipeline: &RenderedPipeline,
     request: &DeployRequest,
 ) -> Result<LoadedStrategy, EngineError> {
-    let configured = request
-        .strategy
-        .clone()
-        .or_else(|| pipeline.deploy.strategy.as_ref().map(|s| s.name.clone()))
-        .unwrap_or_else(|| pipeline.environment.strategy.name.clone());
+    // Which setting chose it, for errors about it.
+    let (configured, chosen_by) = match (&request.strategy, &pipeline.deploy.strategy) {
+        (Some(name), _) => (name.clone(), "--strategy".to_owned()),
+        (None, Some(s)) => (s.name.clone(), "strategy in the --config-file".to_owned()),
+        (None, None) => (
+            pipeline.environment.strategy.name.clone(),
+            format!(
+                "the strategy of environment {} in brickship.yaml",
+                pipeline.environment.name
+            ),
+        ),
+    };
     let mut config = if configured == pipeline.environment.strategy.name {
         pipeline.environment.strategy.config.clone()
     } else {
@@ -817,16 +824,17 @@ fn load_strategy(
         }
         config["first_step"] = json!(percentage);
     }
+    let label = format!("{configured} ({chosen_by})");
     let reference: PluginRef = configured
         .parse()
-        .map_err(|source| EngineError::plugin(configured.clone(), source))?;
+        .map_err(|source| EngineError::plugin(label.clone(), source))?;
     let reference = reference.resolve_against(&pipeline.project.root);
     let handle = runtime()?
         .load_strategy(&reference)
-        .map_err(|source| EngineError::plugin(configured.clone(), source))?;
+        .map_err(|source| EngineError::plugin(label.clone(), source))?;
     handle
         .validate_config(&config)
-        .map_err(|source| EngineError::plugin(configured.clone(), source))?;
+        .map_err(|source| EngineError::plugin(label, source))?;
     Ok(LoadedStrategy {
         name: configured,
         handle: Box::new(handle),

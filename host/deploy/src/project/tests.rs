@@ -354,7 +354,10 @@ fn a_directory_that_is_not_a_project_gets_one_finding_saying_so() {
     let empty = tempfile::tempdir().unwrap();
     let missing = empty.path().join("nope");
     for (dir, says) in [
-        (empty.path(), "is not a brickship project: it has no `brickship.yaml`"),
+        (
+            empty.path(),
+            "is not a brickship project: it has no `brickship.yaml`",
+        ),
         (missing.as_path(), "does not exist"),
     ] {
         let loaded = load(&request(dir, "dev"));
