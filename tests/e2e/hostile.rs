@@ -104,7 +104,9 @@ async fn hostile_strategies() {
         "fixture_wrong_interface",
     )
     .await;
-    // An unknown strategy is refused naming the setting that chose it.
+    // An unknown strategy is refused naming the setting that chose it, before the workspace is
+    // contacted at all.
+    let before = workspace.last_seq().await;
     refused(
         &workspace,
         &project,
@@ -123,6 +125,16 @@ async fn hostile_strategies() {
         "plugin `rolling (strategy in the --config-file)`",
     )
     .await;
+    let api_calls: Vec<_> = workspace
+        .requests_since(before)
+        .await
+        .into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/api/")))
+        .collect();
+    assert!(
+        api_calls.is_empty(),
+        "an unknown strategy made requests: {api_calls:#?}"
+    );
     // A pin that does not match the file's bytes refuses to run it.
     let direct_pin = format!("{}@sha256:{}", panic.display(), "0".repeat(64));
     refused(&workspace, &project, &["--strategy", &direct_pin], 2, "sha256").await;

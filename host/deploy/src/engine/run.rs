@@ -219,6 +219,17 @@ async fn prepare(
     enable_monitoring: Option<bool>,
     reporter: &dyn Reporter,
 ) -> Result<Prepared, EngineError> {
+    let (pipeline, warnings) = load_reported(target, env, enable_monitoring, reporter)?;
+    connect_prepared(pipeline, warnings, target, reporter).await
+}
+
+/// The `load` phase: the project rendered and checked offline; warnings are reported.
+fn load_reported(
+    target: &Target,
+    env: EnvLookup<'_>,
+    enable_monitoring: Option<bool>,
+    reporter: &dyn Reporter,
+) -> Result<(RenderedPipeline, Diagnostics), EngineError> {
     reporter.event(EngineEvent::Phase {
         name: "load",
         done: None,
@@ -233,6 +244,16 @@ async fn prepare(
         done: Some(true),
         detail: None,
     });
+    Ok((pipeline, warnings))
+}
+
+/// The `connect` phase for a loaded pipeline.
+async fn connect_prepared(
+    pipeline: RenderedPipeline,
+    warnings: Diagnostics,
+    target: &Target,
+    reporter: &dyn Reporter,
+) -> Result<Prepared, EngineError> {
     let choice = WorkspaceChoice::pick(
         &pipeline.environment.workspace,
         target.host.as_deref(),
@@ -1102,17 +1123,19 @@ pub async fn deploy(
 ) -> Result<DeployOutcome, EngineError> {
     let phases = Phases::new();
     let started_at_ms = now_ms();
-    let prepared = prepare(&request.target, env, request.enable_monitoring, reporter).await?;
+    let (pipeline, warnings) = load_reported(&request.target, env, request.enable_monitoring, reporter)?;
+    // The strategy, gates and notifiers are loaded and their configurations checked before the
+    // workspace is even contacted.
+    let strategy = load_strategy(&pipeline, request)?;
+    let (extensions, plugin_warnings) = Extensions::load(&pipeline, env, request.target.strict, true)?;
+    if !plugin_warnings.is_empty() {
+        reporter.event(EngineEvent::Findings(&plugin_warnings));
+    }
+    let prepared = connect_prepared(pipeline, warnings, &request.target, reporter).await?;
     let client = &prepared.client;
     let p = &prepared.pipeline;
     if request.validate.or(p.deploy.validate).unwrap_or(true) {
         validate_workspace(&prepared, reporter).await?;
-    }
-    let strategy = load_strategy(p, request)?;
-    // Gates and notifiers: loaded, their configurations checked, before any change.
-    let (extensions, plugin_warnings) = Extensions::load(p, env, request.target.strict, true)?;
-    if !plugin_warnings.is_empty() {
-        reporter.event(EngineEvent::Findings(&plugin_warnings));
     }
 
     let since = phases.begin(reporter, "plan", None);
