@@ -112,3 +112,24 @@ fn closed_output_pipes_do_not_turn_an_error_into_a_panic() {
         assert_eq!(status.code(), Some(2), "`brickship {}`", args.join(" "));
     }
 }
+
+/// `brickship workspace serve` refuses what it cannot honour with exit code 2 and says why,
+/// instead of starting: a non-loopback address, a run speed that is not a positive number.
+#[test]
+fn workspace_serve_refuses_bad_arguments_with_exit_2() {
+    for (args, says) in [
+        (vec!["--addr", "0.0.0.0:0"], "is not a loopback address"),
+        (vec!["--run-speed", "0"], "must be a positive number"),
+        (vec!["--run-speed=-5"], "must be a positive number"),
+    ] {
+        let output = brickship_command()
+            .args(["workspace", "serve"])
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run brickship");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

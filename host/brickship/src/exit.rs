@@ -20,6 +20,14 @@ pub const USAGE: u8 = 2;
 /// The exit code for an error chain: the first error in the chain that knows its code decides.
 pub fn code_of(err: &anyhow::Error) -> u8 {
     err.chain()
-        .find_map(|cause| cause.downcast_ref::<EngineError>().map(EngineError::exit_code))
+        .find_map(|cause| {
+            if let Some(err) = cause.downcast_ref::<EngineError>() {
+                return Some(err.exit_code());
+            }
+            match cause.downcast_ref::<local_workspace::Error>() {
+                Some(local_workspace::Error::NotLoopback { .. }) => Some(USAGE),
+                _ => None,
+            }
+        })
         .unwrap_or(FAILED)
 }

@@ -127,6 +127,14 @@ fn write_line(text: &str) {
     let _ = writeln!(out, "{text}");
 }
 
+/// Writes `text` as is to stdout and flushes it (a line another program waits for); a closed
+/// stdout is ignored, as in [`write_err`].
+pub fn write_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
 /// Writes `text` as is to stderr (findings, errors, prompts). Unlike `eprint!`, a closed stderr
 /// (`brickship deploy … 2>&1 | head`) is ignored instead of panicking: the exit code still says
 /// how the command ended.
