@@ -125,8 +125,8 @@ impl BusinessHours {
     }
 }
 
-fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
-    let (own, _host) = rollout::split_config(text)?;
+fn parse_config(text: &str) -> Result<(Config, rollout::HostInput), Vec<ConfigProblem>> {
+    let (own, host) = rollout::split_config(text)?;
     let c: Config = config::parse(&own)?;
     let mut problems = Vec::new();
     if !(0.0..=100.0).contains(&c.min_score) {
@@ -171,7 +171,11 @@ fn parse_config(text: &str) -> Result<Config, Vec<ConfigProblem>> {
             ));
         }
     }
-    if problems.is_empty() { Ok(c) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok((c, host))
+    } else {
+        Err(problems)
+    }
 }
 
 /// Where the rollout stands (journaled by the host between steps).
@@ -334,8 +338,7 @@ impl brickship_plugin_sdk::Strategy for ScoredCanary {
     }
 
     fn step(d: Deployment, state: Option<String>, outcomes: Vec<Outcome>) -> Result<StepResult, PluginError> {
-        let c = parse_config(&d.config).map_err(config::refused)?;
-        let (_, host) = rollout::split_config(&d.config).map_err(config::refused)?;
+        let (c, host) = parse_config(&d.config).map_err(config::refused)?;
         let state: Option<State> = state.as_deref().map(rollout::read_state).transpose()?;
         match state {
             None if d.plan.action == PlanAction::Unchanged => Ok(StepResult::succeeded(
