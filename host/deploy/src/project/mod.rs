@@ -334,7 +334,17 @@ fn read_project(root: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -
         diags.push(not_a_project(root));
         return None;
     };
-    let id = read_file(sources, root, &path, diags)?;
+    read_project_file(root, &path, sources, diags)
+}
+
+/// Reads and checks the project file `path` of the project at `root`.
+fn read_project_file(
+    root: &Path,
+    path: &Path,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<ProjectConfig> {
+    let id = read_file(sources, root, path, diags)?;
     let text = sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
     let node = parse(&text, id, sources, diags)?;
     let mut ctx = Ctx { sources, diags };
@@ -390,11 +400,12 @@ fn render(
     diags: &mut Diagnostics,
 ) -> Option<RenderedPipeline> {
     let root = req.project_dir;
-    let project = read_project(root, sources, diags);
-    if project.is_none() && find_file(root, PROJECT_FILES).is_none() {
+    let Some(project_file) = find_file(root, PROJECT_FILES) else {
         // Not a project at all: what else could be said about it would only be noise.
+        diags.push(not_a_project(root));
         return None;
-    }
+    };
+    let project = read_project_file(root, &project_file, sources, diags);
 
     // The config file is read even when brickship.yaml is broken, so all its findings show.
     let deploy_config = match req.config_file {
