@@ -24,10 +24,10 @@ pub fn code_of(err: &anyhow::Error) -> u8 {
             if let Some(err) = cause.downcast_ref::<EngineError>() {
                 return Some(err.exit_code());
             }
-            match cause.downcast_ref::<local_workspace::Error>() {
-                Some(local_workspace::Error::NotLoopback { .. }) => Some(USAGE),
-                _ => None,
-            }
+            cause
+                .downcast_ref::<local_workspace::Error>()
+                .filter(|err| err.is_usage())
+                .map(|_| USAGE)
         })
         .unwrap_or(FAILED)
 }

@@ -120,19 +120,12 @@ impl Printer {
     }
 }
 
-/// Writes a line to stdout; a closed pipe (`brickship history | head`) is not an error worth a
-/// panic, the reader simply stopped listening.
-fn write_line(text: &str) {
+/// Writes a line to stdout (line-buffered: a reader waiting for it gets it now); a closed pipe
+/// (`brickship history | head`) is not an error worth a panic, the reader simply stopped
+/// listening.
+pub fn write_line(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
-}
-
-/// Writes `text` as is to stdout and flushes it (a line another program waits for); a closed
-/// stdout is ignored, as in [`write_err`].
-pub fn write_out(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
 }
 
 /// Writes `text` as is to stderr (findings, errors, prompts). Unlike `eprint!`, a closed stderr

@@ -56,6 +56,10 @@ pub enum Error {
         "`{addr}` is not a loopback address: the local workspace only listens on loopback (use 127.0.0.1 or [::1])"
     )]
     NotLoopback { addr: SocketAddr },
+    #[error(
+        "`--run-speed {run_speed}` must be a positive number (1 is real time, 1000 makes a minute take 60 ms)"
+    )]
+    RunSpeed { run_speed: f64 },
     #[error("cannot load workspace state from `{dir}`: {source}")]
     State {
         dir: PathBuf,
@@ -64,6 +68,14 @@ pub enum Error {
     },
     #[error("the local workspace stopped: {0}")]
     Serve(#[source] std::io::Error),
+}
+
+impl Error {
+    /// The configuration asked for something the local workspace cannot do (a bad argument,
+    /// not a failure).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::NotLoopback { .. } | Error::RunSpeed { .. })
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -148,6 +160,11 @@ impl LocalWorkspace {
     pub async fn start(config: Config) -> Result<Self> {
         if !config.addr.ip().is_loopback() {
             return Err(Error::NotLoopback { addr: config.addr });
+        }
+        if !(config.run_speed.is_finite() && config.run_speed > 0.0) {
+            return Err(Error::RunSpeed {
+                run_speed: config.run_speed,
+            });
         }
         let listener = TcpListener::bind(config.addr)
             .await

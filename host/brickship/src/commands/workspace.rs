@@ -9,13 +9,6 @@ use crate::exit;
 use crate::printer::Printer;
 
 pub fn serve(args: ServeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    if !(args.run_speed.is_finite() && args.run_speed > 0.0) {
-        return Err(deploy::engine::EngineError::Usage(format!(
-            "`--run-speed {}` must be a positive number (1 is real time, 1000 makes a minute take 60 ms)",
-            args.run_speed
-        ))
-        .into());
-    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let config = local_workspace::Config {
@@ -27,7 +20,7 @@ pub fn serve(args: ServeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         };
         let workspace = local_workspace::LocalWorkspace::start(config).await?;
         // The only stdout line names the URL; scripts and tests read it (printed in every mode).
-        crate::printer::write_out(&format!("local workspace serving on {}\n", workspace.url()));
+        crate::printer::write_line(&format!("local workspace serving on {}", workspace.url()));
         if printer.is_interactive() {
             crate::printer::write_err("press Ctrl-C to stop\n");
         }
