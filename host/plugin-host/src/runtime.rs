@@ -594,7 +594,7 @@ impl<P: World> Handle<P> {
         let pre = P::new(loaded.pre.clone()).map_err(|e| contract_err(&loaded.name, P::KIND, &e))?;
         let mut handle = Handle::new(runtime, loaded, pre);
         handle.info = handle.describe()?;
-        handle.check_info(P::KIND)?;
+        handle.check_info()?;
         Ok(handle)
     }
 
@@ -731,7 +731,9 @@ impl<P: World> Handle<P> {
         self.validated_config(result)
     }
 
-    fn check_info(&self, kind: PluginKind) -> Result<()> {
+    /// What `describe` said against what this handle was loaded as.
+    fn check_info(&self) -> Result<()> {
+        let kind = P::KIND;
         if self.info.kind != kind {
             return Err(self.bad(
                 "describe",
